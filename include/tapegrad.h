@@ -1,0 +1,15 @@
+/* tapegrad: reverse-mode automatic differentiation in C.
+ *
+ * The umbrella header: include this one. See README.md for a tour and docs/ for the
+ * design, the memory and error model, and each area in detail.
+ */
+#ifndef TAPEGRAD_H
+#define TAPEGRAD_H
+
+#include "tapegrad/core.h"
+#include "tapegrad/tensor.h"
+#include "tapegrad/ops.h"
+#include "tapegrad/autograd.h"
+#include "tapegrad/dot.h"
+
+#endif

@@ -1,0 +1,94 @@
+/* tapegrad/ops.h: differentiable operations.
+ *
+ * Every op is eager: it checks its inputs, computes its output at once and, when the
+ * graph records gradients, appends a node to the tape. The output is a new tensor in
+ * the graph's arena (never a view: ops do not alias their inputs). On a user mistake
+ * an op returns NULL and records the graph's first error with a message naming the op
+ * and the shapes, e.g. "matmul: inner dimensions differ: [2,3] @ [4,5]"; an op given
+ * a NULL input, or called on a graph already in error, returns NULL at once.
+ *
+ * Inputs must belong to the same graph g as the call. Broadcasting follows NumPy:
+ * shapes are aligned from the right, and a dimension of 1 (or a missing one)
+ * stretches to the other's size; the gradient of a broadcast input is summed back
+ * to its own shape.
+ */
+#ifndef TAPEGRAD_OPS_H
+#define TAPEGRAD_OPS_H
+
+#include "tapegrad/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- elementwise binary, broadcasting ---------------------------------------- */
+TG_API tg_tensor *tg_add(tg_graph *g, tg_tensor *a, tg_tensor *b); /* a + b */
+TG_API tg_tensor *tg_sub(tg_graph *g, tg_tensor *a, tg_tensor *b); /* a - b */
+TG_API tg_tensor *tg_mul(tg_graph *g, tg_tensor *a, tg_tensor *b); /* a * b */
+TG_API tg_tensor *tg_div(tg_graph *g, tg_tensor *a, tg_tensor *b); /* a / b (IEEE: x/0 = inf) */
+
+/* ---- elementwise unary ------------------------------------------------------- */
+TG_API tg_tensor *tg_neg(tg_graph *g, tg_tensor *a);   /* -a */
+TG_API tg_tensor *tg_exp(tg_graph *g, tg_tensor *a);   /* e^a */
+TG_API tg_tensor *tg_log(tg_graph *g, tg_tensor *a);   /* ln a; ln 0 = -inf, ln(<0) = NaN */
+TG_API tg_tensor *tg_sqrt(tg_graph *g, tg_tensor *a);  /* sqrt a */
+TG_API tg_tensor *tg_abs(tg_graph *g, tg_tensor *a);   /* |a|; gradient sign(a), 0 at 0 */
+/* a^exponent for a real exponent; gradient exponent * a^(exponent-1). */
+TG_API tg_tensor *tg_pow(tg_graph *g, tg_tensor *a, tg_real exponent);
+/* min(max(a, lo), hi); gradient 1 strictly inside (lo, hi), 0 outside. lo <= hi or error. */
+TG_API tg_tensor *tg_clamp(tg_graph *g, tg_tensor *a, tg_real lo, tg_real hi);
+
+/* ---- activations --------------------------------------------------------------- */
+TG_API tg_tensor *tg_relu(tg_graph *g, tg_tensor *a);     /* max(0, a); gradient 0 at 0 */
+/* a if a > 0 else slope * a */
+TG_API tg_tensor *tg_leaky_relu(tg_graph *g, tg_tensor *a, tg_real slope);
+/* a if a > 0 else alpha * (e^a - 1) */
+TG_API tg_tensor *tg_elu(tg_graph *g, tg_tensor *a, tg_real alpha);
+/* a * Phi(a), the exact (erf) form */
+TG_API tg_tensor *tg_gelu(tg_graph *g, tg_tensor *a);
+TG_API tg_tensor *tg_softplus(tg_graph *g, tg_tensor *a); /* ln(1 + e^a), stable */
+TG_API tg_tensor *tg_sigmoid(tg_graph *g, tg_tensor *a);  /* 1 / (1 + e^-a), stable */
+TG_API tg_tensor *tg_tanh(tg_graph *g, tg_tensor *a);     /* tanh a */
+
+/* ---- matrix product ------------------------------------------------------------ */
+/* [m,k] @ [k,n] -> [m,n]; [B,m,k] @ [B,k,n] -> [B,m,n]; a batch of 1 (or a 2-D
+ * operand) broadcasts against the other's batch: [B,m,k] @ [k,n] -> [B,m,n]. */
+TG_API tg_tensor *tg_matmul(tg_graph *g, tg_tensor *a, tg_tensor *b);
+
+/* ---- reductions ---------------------------------------------------------------- */
+/* Over one axis (negative counts from the end) or every axis (TG_ALL). keepdim keeps
+ * the reduced axis with size 1. Sums accumulate in double and in a fixed order. */
+TG_API tg_tensor *tg_sum(tg_graph *g, tg_tensor *a, int axis, bool keepdim);
+TG_API tg_tensor *tg_mean(tg_graph *g, tg_tensor *a, int axis, bool keepdim);
+/* Max and min: on ties the gradient is split evenly among the tied elements.
+ * Reducing an empty axis is an error. */
+TG_API tg_tensor *tg_max(tg_graph *g, tg_tensor *a, int axis, bool keepdim);
+TG_API tg_tensor *tg_min(tg_graph *g, tg_tensor *a, int axis, bool keepdim);
+/* Variance: sum((a - mean)^2) / (N - correction); correction 0 = population,
+ * 1 = sample (unbiased). N - correction must be positive. */
+TG_API tg_tensor *tg_var(tg_graph *g, tg_tensor *a, int axis, bool keepdim, int correction);
+
+/* ---- softmax ------------------------------------------------------------------- */
+/* Along one axis; stable for logits of any magnitude (the max is subtracted). */
+TG_API tg_tensor *tg_softmax(tg_graph *g, tg_tensor *a, int axis);
+TG_API tg_tensor *tg_log_softmax(tg_graph *g, tg_tensor *a, int axis);
+
+/* ---- shape ----------------------------------------------------------------------- */
+/* Same elements, new shape; one dimension may be -1 (inferred). Copies. */
+TG_API tg_tensor *tg_reshape(tg_graph *g, tg_tensor *a, int ndim, const int *shape);
+/* Swaps two axes (negative counts from the end). */
+TG_API tg_tensor *tg_transpose(tg_graph *g, tg_tensor *a, int dim0, int dim1);
+/* Output axis i is input axis perm[i]; perm holds tg_ndim(a) distinct axes. */
+TG_API tg_tensor *tg_permute(tg_graph *g, tg_tensor *a, const int *perm);
+/* Joins n >= 1 tensors along axis; all other dimensions must agree. */
+TG_API tg_tensor *tg_concat(tg_graph *g, int n, tg_tensor *const *ts, int axis);
+/* Elements start, start+step, ... before stop along one axis, Python style:
+ * negative start/stop count from the end and are clipped to the axis; step >= 1. */
+TG_API tg_tensor *tg_slice(tg_graph *g, tg_tensor *a, int axis, int start, int stop, int step);
+/* Broadcasts a to the given shape (NumPy rules); the gradient sums back. */
+TG_API tg_tensor *tg_broadcast_to(tg_graph *g, tg_tensor *a, int ndim, const int *shape);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,3 @@
+/* STUB: to be written (tg_gradcheck). */
+#include "internal.h"
+typedef int tg__gradcheck_stub;

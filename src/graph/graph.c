@@ -1,0 +1,94 @@
+/* src/graph/graph.c: graph lifetime, state, statistics, random numbers. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define TG_DEFAULT_SEED 0x5eedu
+
+TG_API tg_graph *tg_graph_new(void) {
+    tg_graph *g = tg__malloc(sizeof *g);
+    if (!g) {
+        tg__set_error(TG_ERR_NOMEM, "tg_graph_new: out of memory");
+        return NULL;
+    }
+    memset(g, 0, sizeof *g);
+    g->grad_enabled = true;
+    tg_seed(g, TG_DEFAULT_SEED);
+    return g;
+}
+
+TG_API void tg_graph_free(tg_graph *g) {
+    if (!g) return;
+    tg__arena_free(g);
+    tg__free(g->tape);
+    tg__free(g);
+}
+
+TG_API void tg_graph_reset(tg_graph *g) {
+    if (!g) return;
+    tg__arena_rewind(g);
+    g->ntape = 0;
+    g->ntensors = 0;
+    g->status = TG_OK;
+    g->error[0] = '\0';
+}
+
+TG_API const char *tg_graph_error(const tg_graph *g) {
+    if (!g) return "graph is NULL";
+    return g->status == TG_OK ? NULL : g->error;
+}
+
+TG_API tg_status tg_graph_status(const tg_graph *g) { return g ? g->status : TG_ERR_NULL; }
+
+TG_API bool tg_graph_set_grad_enabled(tg_graph *g, bool on) {
+    if (!g) return false;
+    bool was = g->grad_enabled;
+    g->grad_enabled = on;
+    return was;
+}
+
+TG_API bool tg_graph_grad_enabled(const tg_graph *g) { return g && g->grad_enabled; }
+
+TG_API tg_status tg_graph_stats_get(const tg_graph *g, tg_graph_stats *out) {
+    if (!g || !out)
+        return tg__set_error(TG_ERR_NULL, "tg_graph_stats_get: %s is NULL", g ? "out" : "graph");
+    out->nodes = g->ntape;
+    out->tensors = g->ntensors;
+    out->arena_used = g->cur ? g->used_before_cur + g->cur->used : 0;
+    out->arena_peak = g->peak;
+    out->arena_reserved = g->reserved;
+    out->arena_blocks = g->nblocks;
+    return TG_OK;
+}
+
+/* ---- PCG32 (O'Neill), the XSH-RR variant ----------------------------------------- */
+
+TG_API void tg_seed(tg_graph *g, uint64_t seed) {
+    if (!g) return;
+    g->rng_state = 0;
+    g->rng_inc = (seed << 1) | 1u;
+    (void)tg__rng_u32(g);
+    g->rng_state += seed ^ 0x853c49e6748fea9bULL;
+    (void)tg__rng_u32(g);
+}
+
+uint32_t tg__rng_u32(tg_graph *g) {
+    uint64_t old = g->rng_state;
+    g->rng_state = old * 6364136223846793005ULL + g->rng_inc;
+    uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
+    uint32_t rot = (uint32_t)(old >> 59u);
+    return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
+}
+
+double tg__rng_uniform(tg_graph *g) {
+    uint64_t hi = tg__rng_u32(g) >> 5, lo = tg__rng_u32(g) >> 6; /* 53 random bits */
+    return (double)(hi * 67108864.0 + lo) / 9007199254740992.0;
+}
+
+double tg__rng_normal(tg_graph *g) {
+    /* Box-Muller; one of the pair is discarded so the stream stays simple to reason about. */
+    double u1 = tg__rng_uniform(g), u2 = tg__rng_uniform(g);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}

@@ -1,0 +1,182 @@
+/* src/graph/internal.h: the graph's internal types and helpers, shared by src/graph
+ * and src/ops. Not installed. Internal names carry the tg__ prefix and hidden
+ * visibility (the library builds with -fvisibility=hidden). */
+#ifndef TG_GRAPH_INTERNAL_H
+#define TG_GRAPH_INTERNAL_H
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "tapegrad.h"
+
+#if defined(__GNUC__)
+#define TG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define TG_PRINTF(a, b)
+#endif
+
+typedef struct tg_node tg_node;
+
+/* An op descriptor: one static instance per op, defined in its op file. */
+typedef struct tg_op {
+    const char *name;              /* "matmul": shown in DOT and in errors */
+    void (*backward)(tg_node *n);  /* reads n->out->grad, adds into the inputs' gradients */
+} tg_op;
+
+/* tensor flags */
+enum {
+    TG_T_REQUIRES_GRAD = 1u << 0,
+    TG_T_WRAPPED = 1u << 1,    /* data is the caller's memory */
+    TG_T_PERSISTENT = 1u << 2, /* outlives graph resets (parameters, issue "nn") */
+};
+
+struct tg_tensor {
+    tg_real *data;     /* numel elements, 64-byte aligned unless wrapped */
+    tg_real *grad;     /* NULL until backward reaches it */
+    tg_graph *g;       /* the graph that made it */
+    tg_node *node;     /* the node that produced it, or NULL for a leaf */
+    const char *name;  /* NULL or a string in the arena */
+    int64_t numel;
+    int shape[TG_MAX_DIMS];
+    int ndim;
+    unsigned flags;
+};
+
+/* Maximum inputs stored inline in a node; more (concat) go to the arena. */
+#define TG_NODE_INLINE_IN 2
+/* Integer and real arguments an op may keep for its backward. */
+#define TG_NODE_IARGS (TG_MAX_DIMS * 2)
+#define TG_NODE_FARGS 2
+
+struct tg_node {
+    const tg_op *op;
+    tg_tensor *out;
+    tg_tensor **in;        /* nin inputs (points to in_inline when nin <= 2) */
+    int nin;
+    unsigned mark;         /* backward's visit epoch */
+    int64_t index;         /* position on the tape */
+    int iarg[TG_NODE_IARGS];
+    double farg[TG_NODE_FARGS];
+    void *saved;           /* op-specific data in the arena, or NULL */
+    tg_tensor *in_inline[TG_NODE_INLINE_IN];
+};
+
+/* ---- arena ------------------------------------------------------------------------ */
+typedef struct tg_block tg_block;
+struct tg_block {
+    tg_block *next;
+    size_t size; /* usable bytes after the header */
+    size_t used;
+    /* data follows, 64-byte aligned */
+};
+
+struct tg_graph {
+    tg_block *first, *cur;
+    size_t used_before_cur; /* bytes used in the blocks before cur */
+    size_t peak, reserved;
+    int64_t nblocks;
+
+    tg_node **tape;         /* nodes in recording order (a growable array, heap) */
+    int64_t ntape, tape_cap;
+    int64_t ntensors;
+
+    unsigned epoch;         /* backward visit marks */
+    bool grad_enabled;
+    tg_status status;
+    char error[512];
+
+    uint64_t rng_state, rng_inc;
+};
+
+/* Aligned, uninitialised memory from g's arena; NULL (and the graph's error set)
+ * when the system is out of memory. Blocks are kept across resets. */
+void *tg__alloc(tg_graph *g, size_t bytes);
+void *tg__calloc(tg_graph *g, size_t bytes);
+void tg__arena_rewind(tg_graph *g);
+void tg__arena_free(tg_graph *g);
+
+/* Counted heap allocation (tg_alloc_count). */
+void *tg__malloc(size_t bytes);
+void *tg__realloc(void *p, size_t bytes);
+void tg__free(void *p);
+
+/* ---- errors ----------------------------------------------------------------------- */
+/* Records the graph's first error (later ones are ignored) and copies it to
+ * tg_last_error. Every graph error passes through here: a place for a breakpoint. */
+void tg__fail(tg_graph *g, tg_status st, const char *fmt, ...) TG_PRINTF(3, 4);
+/* Sets this thread's last error (functions outside a graph). Returns st. */
+tg_status tg__set_error(tg_status st, const char *fmt, ...) TG_PRINTF(2, 3);
+tg_status tg__vset_error(tg_status st, const char *fmt, va_list ap);
+
+/* Writes "[2,3]" into buf (size >= TG_SHAPE_STR) and returns buf. */
+#define TG_SHAPE_STR 96
+char *tg__shape_str(int ndim, const int *shape, char *buf);
+#define TG_SHAPE(t, buf) tg__shape_str((t)->ndim, (t)->shape, (buf))
+
+/* ---- tensors and the tape ---------------------------------------------------------- */
+/* Validates ndim/shape, computes numel (overflow-checked) and makes a tensor with
+ * uninitialised data; op names the caller in an error. NULL on error. */
+tg_tensor *tg__tensor_make(tg_graph *g, const char *op, int ndim, const int *shape);
+
+/* Starts an op: false (and, where it is the first error, a message) if g is NULL or
+ * in error, an input is NULL, or an input belongs to another graph. */
+bool tg__op_begin(tg_graph *g, const char *op, int n, tg_tensor *const *in);
+#define TG_BEGIN(g, name, ...) \
+    tg__op_begin((g), (name), (int)(sizeof((tg_tensor *[]){__VA_ARGS__}) / sizeof(tg_tensor *)), \
+                 (tg_tensor *[]){__VA_ARGS__})
+
+/* Records a node for out when the graph records gradients and an input requires
+ * them (out then requires gradients too). Returns the node (to store arguments in),
+ * or NULL when nothing is recorded. On allocation failure it records the error and
+ * returns NULL; callers check tg__failed(g) if that matters. */
+tg_node *tg__record(tg_graph *g, const tg_op *op, tg_tensor *out, int nin,
+                    tg_tensor *const *in);
+static inline bool tg__failed(const tg_graph *g) { return g->status != TG_OK; }
+
+/* For backward rules: the gradient buffer of t, allocated and zeroed in the arena
+ * when t has none yet, or NULL when t does not require a gradient. */
+tg_real *tg__grad_buf(tg_tensor *t);
+static inline bool tg__needs_grad(const tg_tensor *t) {
+    return (t->flags & TG_T_REQUIRES_GRAD) != 0;
+}
+
+/* ---- shapes and broadcasting ------------------------------------------------------ */
+/* Normalises an axis for an ndim-dimensional tensor (negative from the end);
+ * returns -1 if out of range. */
+static inline int tg__axis(int axis, int ndim) {
+    if (axis < 0) axis += ndim;
+    return (axis < 0 || axis >= ndim) ? -1 : axis;
+}
+/* NumPy broadcast of two shapes into out (TG_MAX_DIMS entries). Returns the output
+ * ndim, or -1 if they do not broadcast. */
+int tg__broadcast_shape(int an, const int *as, int bn, const int *bs, int *out);
+/* Element strides of a tensor of shape (n, s) seen as a broadcast to (on, os):
+ * stride 0 along stretched or missing axes. Fills st[on]. */
+void tg__broadcast_strides(int n, const int *s, int on, const int *os, int64_t *st);
+/* dst (shape dn, ds) += src (shape sn, ss) summed over the axes along which dst was
+ * broadcast to src's shape. The shared helper for every gradient that flows into
+ * a broadcast input. */
+void tg__sum_to_shape(tg_real *dst, int dn, const int *ds, const tg_real *src, int sn,
+                      const int *ss);
+static inline bool tg__same_shape(const tg_tensor *a, const tg_tensor *b) {
+    if (a->ndim != b->ndim) return false;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i]) return false;
+    return true;
+}
+
+/* ---- threads -------------------------------------------------------------------- */
+/* Loops over at least this many elements are split across threads. */
+#define TG_PAR_MIN 32768
+int tg__threads(void);
+
+/* ---- random numbers ------------------------------------------------------------- */
+uint32_t tg__rng_u32(tg_graph *g);
+double tg__rng_uniform(tg_graph *g); /* [0, 1) */
+double tg__rng_normal(tg_graph *g);
+
+/* ---- the op table (src/ops/registry.c) -------------------------------------------- */
+int tg__op_count(void);
+const tg_op *tg__op_at(int i); /* NULL outside 0..count-1 */
+
+#endif

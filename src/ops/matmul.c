@@ -1,0 +1,3 @@
+/* STUB: to be written (matmul). */
+#include "ops.h"
+const tg_op tg__op_matmul = {"matmul", NULL};
