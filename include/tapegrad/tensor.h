@@ -44,16 +44,16 @@ TG_API tg_status tg_graph_status(const tg_graph *g);
 TG_API bool tg_graph_set_grad_enabled(tg_graph *g, bool on);
 TG_API bool tg_graph_grad_enabled(const tg_graph *g);
 
-typedef struct tg_graph_stats {
+typedef struct tg_stats {
     int64_t nodes;           /* nodes on the tape now */
     int64_t tensors;         /* tensors made since the last reset */
     size_t arena_used;       /* bytes of the arena in use now */
     size_t arena_peak;       /* the most bytes in use at once since the graph was made */
     size_t arena_reserved;   /* bytes held in blocks (what the arena took from malloc) */
     int64_t arena_blocks;    /* blocks in the chain */
-} tg_graph_stats;
+} tg_stats;
 /* Fills *out. Returns TG_OK, or TG_ERR_NULL if g or out is NULL. */
-TG_API tg_status tg_graph_stats_get(const tg_graph *g, tg_graph_stats *out);
+TG_API tg_status tg_graph_stats(const tg_graph *g, tg_stats *out);
 
 /* ---- random numbers -------------------------------------------------------- */
 

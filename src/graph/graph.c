@@ -50,9 +50,9 @@ TG_API bool tg_graph_set_grad_enabled(tg_graph *g, bool on) {
 
 TG_API bool tg_graph_grad_enabled(const tg_graph *g) { return g && g->grad_enabled; }
 
-TG_API tg_status tg_graph_stats_get(const tg_graph *g, tg_graph_stats *out) {
+TG_API tg_status tg_graph_stats(const tg_graph *g, tg_stats *out) {
     if (!g || !out)
-        return tg__set_error(TG_ERR_NULL, "tg_graph_stats_get: %s is NULL", g ? "out" : "graph");
+        return tg__set_error(TG_ERR_NULL, "tg_graph_stats: %s is NULL", g ? "out" : "graph");
     out->nodes = g->ntape;
     out->tensors = g->ntensors;
     out->arena_used = g->cur ? g->used_before_cur + g->cur->used : 0;
