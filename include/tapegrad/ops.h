@@ -57,15 +57,17 @@ TG_API tg_tensor *tg_matmul(tg_graph *g, tg_tensor *a, tg_tensor *b);
 
 /* ---- reductions ---------------------------------------------------------------- */
 /* Over one axis (negative counts from the end) or every axis (TG_ALL). keepdim keeps
- * the reduced axis with size 1. Sums accumulate in double and in a fixed order. */
+ * the reduced axis with size 1. Sums accumulate in double and in an order fixed by the
+ * shape, so results are the same for any thread count. A 0-d tensor takes TG_ALL only.
+ * The sum over no elements is 0; their mean is NaN. */
 TG_API tg_tensor *tg_sum(tg_graph *g, tg_tensor *a, int axis, bool keepdim);
 TG_API tg_tensor *tg_mean(tg_graph *g, tg_tensor *a, int axis, bool keepdim);
-/* Max and min: on ties the gradient is split evenly among the tied elements.
- * Reducing an empty axis is an error. */
+/* Max and min: on ties the gradient is split evenly among the tied elements; NaN
+ * propagates (and takes the gradient). Reducing an empty axis is an error. */
 TG_API tg_tensor *tg_max(tg_graph *g, tg_tensor *a, int axis, bool keepdim);
 TG_API tg_tensor *tg_min(tg_graph *g, tg_tensor *a, int axis, bool keepdim);
 /* Variance: sum((a - mean)^2) / (N - correction); correction 0 = population,
- * 1 = sample (unbiased). N - correction must be positive. */
+ * 1 = sample (unbiased). correction must be >= 0 and N - correction positive. */
 TG_API tg_tensor *tg_var(tg_graph *g, tg_tensor *a, int axis, bool keepdim, int correction);
 
 /* ---- softmax ------------------------------------------------------------------- */
