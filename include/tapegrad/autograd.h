@@ -63,11 +63,12 @@ typedef struct tg_gradcheck_report {
  * Runs fn in a private graph (the inputs are copied into it); fn's graph is reset
  * between evaluations.
  *
- * Kinks (relu or abs at 0, max ties, clamp bounds): when the one-sided slopes
- * (f(x+eps)-f(x))/eps and (f(x)-f(x-eps))/eps differ by more than the tolerance, a
- * kink lies within eps of x. There the element passes if the analytic value lies
- * between the two one-sided slopes (within tolerance), i.e. it is a valid
- * subgradient; it is counted in report->kinks.
+ * Kinks (relu or abs at 0, max ties, clamp bounds): when the central difference
+ * rejects an element and its one-sided slopes (f(x+eps)-f(x))/eps and
+ * (f(x)-f(x-eps))/eps differ by more than the tolerance, a kink lies within eps of x.
+ * There the element passes if the analytic value lies between the two one-sided
+ * slopes (within tolerance), i.e. it is a valid subgradient; it is counted in
+ * report->kinks.
  *
  * opts and report may be NULL (defaults; no report). Returns TG_OK when every element
  * passed, TG_ERR_NUMERIC when one did not (the report says which), or another status
