@@ -69,8 +69,10 @@ TG_API const char *tg_precision(void);
 
 /* Threads. tg_set_num_threads(n) sets how many threads large elementwise and
  * reduction loops (and BLAS, when used) may use; n <= 0 means "all cores".
- * Results are bit-identical from run to run for a given thread count (and every
- * reduction is computed in a fixed order, so they also agree across counts).
+ * Results are bit-identical from run to run for a given thread count. Elementwise
+ * ops, reductions, softmax and the portable matmul kernel compute every element in
+ * an order fixed by the shape, so they also agree across thread counts; OpenBLAS
+ * products may differ in the last bits between thread counts.
  * Returns the count now in effect. */
 TG_API int tg_set_num_threads(int n);
 TG_API int tg_get_num_threads(void);

@@ -106,7 +106,7 @@ TG_API int64_t tg_numel(const tg_tensor *t);
 /* The value of a one-element tensor. On a NULL or larger tensor it returns NaN and
  * records an error (in the graph, and in tg_last_error). */
 TG_API tg_real tg_item(const tg_tensor *t);
-/* Names shown in DOT output and error messages. The name is copied into the arena;
+/* A name shown in DOT output (tg_dot_write). The name is copied into the arena;
  * it may be at most 63 characters (longer names are cut). */
 TG_API void tg_set_name(tg_tensor *t, const char *name);
 /* The name, or NULL if none. */

@@ -64,9 +64,14 @@ void tg__fail(tg_graph *g, tg_status st, const char *fmt, ...) {
 
 char *tg__shape_str(int ndim, const int *shape, char *buf) {
     size_t n = 0;
+    int i = 0;
     buf[n++] = '[';
-    for (int i = 0; i < ndim && n < TG_SHAPE_STR - 16; i++)
+    for (; i < ndim && n < TG_SHAPE_STR - 16; i++)
         n += (size_t)snprintf(buf + n, TG_SHAPE_STR - n, i ? ",%d" : "%d", shape[i]);
+    if (i < ndim) { /* cut: say so rather than show a shorter shape (n <= 91 here) */
+        memcpy(buf + n, "...", 3);
+        n += 3;
+    }
     buf[n++] = ']';
     buf[n] = '\0';
     return buf;

@@ -18,9 +18,17 @@ static int cores(void) {
 
 int tg__threads(void) { return num_threads > 0 ? num_threads : tg_get_num_threads(); }
 
+/* An absurd count (tg_set_num_threads(100000)) crashes the OpenMP runtime at the next
+ * parallel loop; more threads than this, or than the cores of a bigger machine, only
+ * cost memory. Counts above it are capped (the count in effect is returned). */
+#define TG_MAX_THREADS 256
+
 TG_API int tg_set_num_threads(int n) {
-    if (n <= 0) n = cores();
+    const int all = cores();
+    if (n <= 0) n = all;
+    if (n > TG_MAX_THREADS && n > all) n = all > TG_MAX_THREADS ? all : TG_MAX_THREADS;
 #ifdef _OPENMP
+    if (n > omp_get_thread_limit()) n = omp_get_thread_limit();
     omp_set_num_threads(n);
 #else
     n = 1;

@@ -47,7 +47,15 @@ static tg_tensor *make(tg_graph *g, const char *op, int ndim, const int *shape, 
     if (numel < 0) return NULL;
     size_t bytes = TG_HEADER_BYTES + (with_data ? (size_t)numel * sizeof(tg_real) : 0);
     char *mem = tg__alloc(g, bytes);
-    if (!mem) return NULL;
+    if (!mem) {
+        /* The arena's message cannot say what was being made; the error is ours (the
+         * graph was not in error above), so restate it with the op and the shape. */
+        char buf[TG_SHAPE_STR];
+        g->status = TG_OK;
+        tg__fail(g, TG_ERR_NOMEM, "%s: out of memory for a tensor of shape %s (%zu bytes)", op,
+                 tg__shape_str(ndim, shape, buf), bytes);
+        return NULL;
+    }
     tg_tensor *t = (tg_tensor *)mem;
     memset(t, 0, sizeof *t);
     t->data = with_data ? (tg_real *)(mem + TG_HEADER_BYTES) : NULL;
@@ -63,26 +71,34 @@ tg_tensor *tg__tensor_make(tg_graph *g, const char *op, int ndim, const int *sha
     return make(g, op, ndim, shape, true);
 }
 
-TG_API tg_tensor *tg_tensor_new(tg_graph *g, int ndim, const int *shape) {
-    return tg_full(g, ndim, shape, 0);
-}
-
-TG_API tg_tensor *tg_zeros(tg_graph *g, int ndim, const int *shape) {
-    return tg_full(g, ndim, shape, 0);
-}
-
-TG_API tg_tensor *tg_ones(tg_graph *g, int ndim, const int *shape) {
-    return tg_full(g, ndim, shape, 1);
-}
-
-TG_API tg_tensor *tg_full(tg_graph *g, int ndim, const int *shape, tg_real value) {
-    tg_tensor *t = tg__tensor_make(g, "tensor", ndim, shape);
+/* A tensor filled with value; op names the public function in errors. */
+static tg_tensor *filled(tg_graph *g, const char *op, int ndim, const int *shape,
+                         tg_real value) {
+    tg_tensor *t = tg__tensor_make(g, op, ndim, shape);
     if (!t) return NULL;
     for (int64_t i = 0; i < t->numel; i++) t->data[i] = value;
     return t;
 }
 
-TG_API tg_tensor *tg_scalar(tg_graph *g, tg_real value) { return tg_full(g, 0, NULL, value); }
+TG_API tg_tensor *tg_tensor_new(tg_graph *g, int ndim, const int *shape) {
+    return filled(g, "tg_tensor_new", ndim, shape, 0);
+}
+
+TG_API tg_tensor *tg_zeros(tg_graph *g, int ndim, const int *shape) {
+    return filled(g, "tg_zeros", ndim, shape, 0);
+}
+
+TG_API tg_tensor *tg_ones(tg_graph *g, int ndim, const int *shape) {
+    return filled(g, "tg_ones", ndim, shape, 1);
+}
+
+TG_API tg_tensor *tg_full(tg_graph *g, int ndim, const int *shape, tg_real value) {
+    return filled(g, "tg_full", ndim, shape, value);
+}
+
+TG_API tg_tensor *tg_scalar(tg_graph *g, tg_real value) {
+    return filled(g, "tg_scalar", 0, NULL, value);
+}
 
 TG_API tg_tensor *tg_tensor_from(tg_graph *g, int ndim, const int *shape, const tg_real *data) {
     if (g && !data) {

@@ -47,9 +47,10 @@ static void apply(kind k, const tg_real *a, int an, const int *as, const tg_real
     if ((anumel == numel || anumel == 1) && (bnumel == numel || bnumel == 1)) {
         const int64_t sa = anumel == numel && numel > 1, sb = bnumel == numel && numel > 1;
         enum { CH = 8192 };
-        if (numel >= TG_PAR_MIN && tg__threads() > 1) {
+        const int nth = tg__threads();
+        if (numel >= TG_PAR_MIN && nth > 1) {
             const int64_t nch = (numel + CH - 1) / CH;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(nth)
             for (int64_t c = 0; c < nch; c++) {
                 int64_t lo = c * CH, len = numel - lo < CH ? numel - lo : CH;
                 fn(a + lo * sa, sa, b + lo * sb, sb, y + lo, len);

@@ -16,9 +16,10 @@ tg_tensor *tg__unary(tg_graph *g, const tg_unary_kind *k, tg_tensor *a, const do
     if (args)
         for (int i = 0; i < TG_NODE_FARGS; i++) local[i] = args[i];
     const int64_t n = a->numel;
-    if (n >= TG_PAR_MIN && tg__threads() > 1) {
+    const int nth = tg__threads();
+    if (n >= TG_PAR_MIN && nth > 1) {
         const int64_t nchunks = (n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(nth)
         for (int64_t c = 0; c < nchunks; c++) {
             int64_t lo = c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
             k->fwd(a->data + lo, y->data + lo, len, local);
@@ -40,9 +41,10 @@ void tg__unary_backward(tg_node *n) {
     tg_real *dx = tg__grad_buf(x);
     if (!dx) return;
     const int64_t len = x->numel;
-    if (len >= TG_PAR_MIN && tg__threads() > 1) {
+    const int nth = tg__threads();
+    if (len >= TG_PAR_MIN && nth > 1) {
         const int64_t nchunks = (len + CHUNK - 1) / CHUNK;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(nth)
         for (int64_t c = 0; c < nchunks; c++) {
             int64_t lo = c * CHUNK, m = len - lo < CHUNK ? len - lo : CHUNK;
             k->bwd(x->data + lo, y->data + lo, y->grad + lo, dx + lo, m, n->farg);
