@@ -7,9 +7,11 @@
 #define TAPEGRAD_H
 
 #include "tapegrad/core.h"
+#include "tapegrad/rng.h"
 #include "tapegrad/tensor.h"
 #include "tapegrad/ops.h"
 #include "tapegrad/autograd.h"
 #include "tapegrad/dot.h"
+#include "tapegrad/params.h"
 
 #endif

@@ -14,6 +14,7 @@
 #define TAPEGRAD_TENSOR_H
 
 #include "tapegrad/core.h"
+#include "tapegrad/rng.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,11 +56,17 @@ typedef struct tg_stats {
 /* Fills *out. Returns TG_OK, or TG_ERR_NULL if g or out is NULL. */
 TG_API tg_status tg_graph_stats(const tg_graph *g, tg_stats *out);
 
+/* Training or evaluation mode (a new graph is in training mode): dropout drops and
+ * batch normalisation uses batch statistics only in training mode. Survives resets.
+ * Returns the previous setting. */
+TG_API bool tg_graph_set_training(tg_graph *g, bool on);
+TG_API bool tg_graph_training(const tg_graph *g);
+
 /* ---- random numbers -------------------------------------------------------- */
 
-/* Seeds the graph's random generator (used by tg_rand, tg_randn and later by
- * dropout). A new graph starts with seed 0x5eed. The generator is a counter-based
- * PCG, identical on every platform. */
+/* Seeds the graph's random generator (used by tg_rand, tg_randn and dropout). A new
+ * graph starts with seed 0x5eed. The generator is PCG32 (tapegrad/rng.h), identical
+ * on every platform; the stream survives resets (reseed to repeat it). */
 TG_API void tg_seed(tg_graph *g, uint64_t seed);
 
 /* ---- making tensors -------------------------------------------------------- */

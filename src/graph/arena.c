@@ -31,6 +31,14 @@ void *tg__realloc(void *p, size_t bytes) {
 
 void tg__free(void *p) { free(p); }
 
+void *tg__aligned_alloc(size_t bytes) {
+    if (bytes > SIZE_MAX - TG_ALIGN) return NULL;
+    bytes = (bytes + TG_ALIGN - 1) & ~(size_t)(TG_ALIGN - 1);
+    void *p = aligned_alloc(TG_ALIGN, bytes ? bytes : TG_ALIGN);
+    if (p) atomic_fetch_add(&alloc_count, 1);
+    return p;
+}
+
 static size_t header_size(void) {
     return (sizeof(tg_block) + TG_ALIGN - 1) & ~(size_t)(TG_ALIGN - 1);
 }

@@ -1,5 +1,4 @@
 /* src/graph/graph.c: graph lifetime, state, statistics, random numbers. */
-#include <math.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -14,6 +13,7 @@ TG_API tg_graph *tg_graph_new(void) {
     }
     memset(g, 0, sizeof *g);
     g->grad_enabled = true;
+    g->training = true;
     tg_seed(g, TG_DEFAULT_SEED);
     return g;
 }
@@ -62,33 +62,15 @@ TG_API tg_status tg_graph_stats(const tg_graph *g, tg_stats *out) {
     return TG_OK;
 }
 
-/* ---- PCG32 (O'Neill), the XSH-RR variant ----------------------------------------- */
-
 TG_API void tg_seed(tg_graph *g, uint64_t seed) {
-    if (!g) return;
-    g->rng_state = 0;
-    g->rng_inc = (seed << 1) | 1u;
-    (void)tg__rng_u32(g);
-    g->rng_state += seed ^ 0x853c49e6748fea9bULL;
-    (void)tg__rng_u32(g);
+    if (g) tg_rng_seed(&g->rng, seed);
 }
 
-uint32_t tg__rng_u32(tg_graph *g) {
-    uint64_t old = g->rng_state;
-    g->rng_state = old * 6364136223846793005ULL + g->rng_inc;
-    uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
-    uint32_t rot = (uint32_t)(old >> 59u);
-    return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
+TG_API bool tg_graph_set_training(tg_graph *g, bool on) {
+    if (!g) return false;
+    bool was = g->training;
+    g->training = on;
+    return was;
 }
 
-double tg__rng_uniform(tg_graph *g) {
-    uint64_t hi = tg__rng_u32(g) >> 5, lo = tg__rng_u32(g) >> 6; /* 53 random bits */
-    return (double)(hi * 67108864.0 + lo) / 9007199254740992.0;
-}
-
-double tg__rng_normal(tg_graph *g) {
-    /* Box-Muller; one of the pair is discarded so the stream stays simple to reason about. */
-    double u1 = tg__rng_uniform(g), u2 = tg__rng_uniform(g);
-    if (u1 < 1e-300) u1 = 1e-300;
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
+TG_API bool tg_graph_training(const tg_graph *g) { return g && g->training; }

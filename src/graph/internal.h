@@ -85,7 +85,8 @@ struct tg_graph {
     tg_status status;
     char error[512];
 
-    uint64_t rng_state, rng_inc;
+    tg_rng rng;
+    bool training;          /* dropout and batch norm behave as in training */
 };
 
 /* Aligned, uninitialised memory from g's arena; NULL (and the graph's error set)
@@ -99,6 +100,8 @@ void tg__arena_free(tg_graph *g);
 void *tg__malloc(size_t bytes);
 void *tg__realloc(void *p, size_t bytes);
 void tg__free(void *p);
+/* Counted 64-byte aligned heap memory (free with tg__free); bytes may be 0. */
+void *tg__aligned_alloc(size_t bytes);
 
 /* ---- errors ----------------------------------------------------------------------- */
 /* Records the graph's first error (later ones are ignored) and copies it to
@@ -169,11 +172,6 @@ static inline bool tg__same_shape(const tg_tensor *a, const tg_tensor *b) {
 /* Loops over at least this many elements are split across threads. */
 #define TG_PAR_MIN 32768
 int tg__threads(void);
-
-/* ---- random numbers ------------------------------------------------------------- */
-uint32_t tg__rng_u32(tg_graph *g);
-double tg__rng_uniform(tg_graph *g); /* [0, 1) */
-double tg__rng_normal(tg_graph *g);
 
 /* ---- the op table (src/ops/registry.c) -------------------------------------------- */
 int tg__op_count(void);

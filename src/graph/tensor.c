@@ -130,7 +130,7 @@ TG_API tg_tensor *tg_rand(tg_graph *g, int ndim, const int *shape, tg_real lo, t
     tg_tensor *t = tg__tensor_make(g, "tg_rand", ndim, shape);
     if (!t) return NULL;
     for (int64_t i = 0; i < t->numel; i++)
-        t->data[i] = (tg_real)(lo + (hi - lo) * tg__rng_uniform(g));
+        t->data[i] = (tg_real)(lo + (hi - lo) * tg_rng_uniform(&g->rng));
     return t;
 }
 
@@ -141,7 +141,7 @@ TG_API tg_tensor *tg_randn(tg_graph *g, int ndim, const int *shape, tg_real mean
     }
     tg_tensor *t = tg__tensor_make(g, "tg_randn", ndim, shape);
     if (!t) return NULL;
-    for (int64_t i = 0; i < t->numel; i++) t->data[i] = (tg_real)(mean + std * tg__rng_normal(g));
+    for (int64_t i = 0; i < t->numel; i++) t->data[i] = (tg_real)(mean + std * tg_rng_normal(&g->rng));
     return t;
 }
 
@@ -188,6 +188,11 @@ TG_API tg_real tg_item(const tg_tensor *t) {
 
 TG_API void tg_set_name(tg_tensor *t, const char *name) {
     if (!t) return;
+    if (t->flags & TG_T_PERSISTENT) {
+        tg__set_error(TG_ERR_STATE, "tg_set_name: '%s' is a parameter, named by its store",
+                      t->name ? t->name : "?");
+        return;
+    }
     if (!name) {
         t->name = NULL;
         return;
