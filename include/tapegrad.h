@@ -13,5 +13,11 @@
 #include "tapegrad/autograd.h"
 #include "tapegrad/dot.h"
 #include "tapegrad/params.h"
+#include "tapegrad/checkpoint.h"
+#include "tapegrad/loss.h"
+#include "tapegrad/nn.h"
+#include "tapegrad/optim.h"
+#include "tapegrad/data.h"
+#include "tapegrad/train.h"
 
 #endif

@@ -1,0 +1,5 @@
+/* tapegrad/optim.h (STUB: to be written). */
+#ifndef TAPEGRAD_OPTIM_H
+#define TAPEGRAD_OPTIM_H
+#include "tapegrad/params.h"
+#endif
