@@ -359,6 +359,7 @@ enum gen {
     G_CLAMP,    /* away from the bounds -0.5 and 0.8 of the clamp cases */
     G_DISTINCT, /* all values at least 0.2 apart: max, min without ties */
     G_WIDE,     /* uniform in [-10, 10]: softmax logits */
+    G_PROB,     /* uniform in [0.1, 0.9]: probabilities and soft targets */
 };
 
 typedef struct in_def {
@@ -478,6 +479,39 @@ static tg_tensor *b_concat(tg_graph *g, tg_tensor *const *x, const case_def *c) 
 /* slice: arg = axis, start, stop, step */
 static tg_tensor *b_slice(tg_graph *g, tg_tensor *const *x, const case_def *c) {
     return tg_slice(g, x[0], c->arg[0], c->arg[1], c->arg[2], c->arg[3]);
+}
+
+static tg_tensor *b_linear(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    return tg_linear(g, x[0], x[1], c->nin > 2 ? x[2] : NULL);
+}
+/* dropout: arg[0] = training mode, farg[0] = p; seeded so every evaluation draws the
+ * same mask. */
+static tg_tensor *b_dropout(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    tg_seed(g, 7);
+    const bool was = tg_graph_set_training(g, c->arg[0] != 0);
+    tg_tensor *y = tg_dropout(g, x[0], (tg_real)c->farg[0]);
+    tg_graph_set_training(g, was);
+    return y;
+}
+/* losses: arg[0] = reduction; class losses: arg[1..N] = labels, farg[0] = smoothing */
+static tg_tensor *b_bce(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    return tg_bce_loss(g, x[0], x[1], (tg_reduction)c->arg[0]);
+}
+static tg_tensor *b_bce_with_logits(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    return tg_bce_with_logits_loss(g, x[0], x[1], (tg_reduction)c->arg[0]);
+}
+static void labels_of(const tg_tensor *x, const case_def *c, int32_t *labels) {
+    for (int i = 0; i < tg_shape(x)[0] && i < 8; i++) labels[i] = c->arg[1 + i];
+}
+static tg_tensor *b_cross_entropy(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    int32_t labels[8];
+    labels_of(x[0], c, labels);
+    return tg_cross_entropy_loss(g, x[0], labels, (tg_reduction)c->arg[0], (tg_real)c->farg[0]);
+}
+static tg_tensor *b_nll(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    int32_t labels[8];
+    labels_of(x[0], c, labels);
+    return tg_nll_loss(g, x[0], labels, (tg_reduction)c->arg[0]);
 }
 
 /* ---- cases ---- */
@@ -620,6 +654,56 @@ static const case_def broadcast_cases[] = {
     {"[2,3] -> [2,3]", 1, {IN(G_ANY, 2, 2, 3)}, {2, 2, 3}, {0}},
 };
 
+static const case_def linear_cases[] = {
+    {"[3,4] w [5,4] b [5]", 3, {IN(G_ANY, 2, 3, 4), IN(G_ANY, 2, 5, 4), IN(G_ANY, 1, 5)}, {0}, {0}},
+    {"[3,4] w [5,4] no bias", 2, {IN(G_ANY, 2, 3, 4), IN(G_ANY, 2, 5, 4)}, {0}, {0}},
+    {"[2,3,4] w [2,4] b [2]", 3, {IN(G_ANY, 3, 2, 3, 4), IN(G_ANY, 2, 2, 4), IN(G_ANY, 1, 2)},
+     {0}, {0}},
+    {"[2,3,4] w [3,4] no bias", 2, {IN(G_ANY, 3, 2, 3, 4), IN(G_ANY, 2, 3, 4)}, {0}, {0}},
+    {"[2,1,2,3] w [4,3] b [4]", 3,
+     {IN(G_ANY, 4, 2, 1, 2, 3), IN(G_ANY, 2, 4, 3), IN(G_ANY, 1, 4)}, {0}, {0}},
+    {"[1,1] w [1,1] b [1]", 3, {IN(G_ANY, 2, 1, 1), IN(G_ANY, 2, 1, 1), IN(G_ANY, 1, 1)}, {0},
+     {0}},
+};
+/* arg[0] = training mode, farg[0] = p */
+static const case_def dropout_cases[] = {
+    {"[4,5] p 0.3 training", 1, {IN(G_ANY, 2, 4, 5)}, {1}, {0.3, 0}},
+    {"[7] p 0.5 training", 1, {IN(G_ANY, 1, 7)}, {1}, {0.5, 0}},
+    {"[2,3,4] p 0.9 training", 1, {IN(G_ANY, 3, 2, 3, 4)}, {1}, {0.9, 0}},
+    {"[6] p 0 training", 1, {IN(G_ANY, 1, 6)}, {1}, {0, 0}},
+    {"[4,5] p 0.3 eval", 1, {IN(G_ANY, 2, 4, 5)}, {0}, {0.3, 0}},
+    {"0-d p 0.5 eval", 1, {IN0(G_ANY)}, {0}, {0.5, 0}},
+};
+/* arg[0] = reduction */
+#define BIN_LOSS_CASES(NAME, GEN)                                                                  \
+    static const case_def NAME[] = {                                                               \
+        {"[2,3] none", 2, {IN(GEN, 2, 2, 3), IN(G_PROB, 2, 2, 3)}, {TG_REDUCE_NONE}, {0}},         \
+        {"[2,3] mean", 2, {IN(GEN, 2, 2, 3), IN(G_PROB, 2, 2, 3)}, {TG_REDUCE_MEAN}, {0}},         \
+        {"[7] sum", 2, {IN(GEN, 1, 7), IN(G_PROB, 1, 7)}, {TG_REDUCE_SUM}, {0}},                   \
+        {"0-d none", 2, {IN0(GEN), IN0(G_PROB)}, {TG_REDUCE_NONE}, {0}},                           \
+        {"[2,1,3] mean", 2, {IN(GEN, 3, 2, 1, 3), IN(G_PROB, 3, 2, 1, 3)}, {TG_REDUCE_MEAN}, {0}}, \
+    }
+BIN_LOSS_CASES(bce_cases, G_PROB);
+BIN_LOSS_CASES(bce_logits_cases, G_WIDE);
+/* arg[0] = reduction, arg[1..N] = labels, farg[0] = label smoothing */
+static const case_def cross_entropy_cases[] = {
+    {"[3,4] mean", 1, {IN(G_ANY, 2, 3, 4)}, {TG_REDUCE_MEAN, 2, 0, 3}, {0}},
+    {"[3,4] sum", 1, {IN(G_ANY, 2, 3, 4)}, {TG_REDUCE_SUM, 1, 1, 0}, {0}},
+    {"[3,4] none", 1, {IN(G_ANY, 2, 3, 4)}, {TG_REDUCE_NONE, 3, 2, 1}, {0}},
+    {"[3,4] mean ls 0.1", 1, {IN(G_ANY, 2, 3, 4)}, {TG_REDUCE_MEAN, 2, 0, 3}, {0.1, 0}},
+    {"[3,4] sum ls 0.1", 1, {IN(G_ANY, 2, 3, 4)}, {TG_REDUCE_SUM, 1, 1, 0}, {0.1, 0}},
+    {"[3,4] none ls 0.25", 1, {IN(G_ANY, 2, 3, 4)}, {TG_REDUCE_NONE, 3, 2, 1}, {0.25, 0}},
+    {"[2,5] wide logits mean ls 1", 1, {IN(G_WIDE, 2, 2, 5)}, {TG_REDUCE_MEAN, 4, 0}, {1, 0}},
+    {"[1,1] sum", 1, {IN(G_ANY, 2, 1, 1)}, {TG_REDUCE_SUM, 0}, {0}},
+    {"[6,3] none", 1, {IN(G_WIDE, 2, 6, 3)}, {TG_REDUCE_NONE, 0, 1, 2, 2, 1, 0}, {0}},
+};
+static const case_def nll_cases[] = {
+    {"[3,4] mean", 1, {IN(G_ANY, 2, 3, 4)}, {TG_REDUCE_MEAN, 2, 0, 3}, {0}},
+    {"[3,4] sum", 1, {IN(G_ANY, 2, 3, 4)}, {TG_REDUCE_SUM, 1, 1, 0}, {0}},
+    {"[3,4] none", 1, {IN(G_ANY, 2, 3, 4)}, {TG_REDUCE_NONE, 3, 2, 1}, {0}},
+    {"[1,1] mean", 1, {IN(G_ANY, 2, 1, 1)}, {TG_REDUCE_MEAN, 0}, {0}},
+};
+
 #define ENTRY(NAME, BUILD, CASES)                                                                  \
     { NAME, BUILD, CASES, (int)(sizeof CASES / sizeof CASES[0]) }
 
@@ -656,6 +740,12 @@ static const entry table[] = {
     ENTRY("concat", b_concat, concat_cases),
     ENTRY("slice", b_slice, slice_cases),
     ENTRY("broadcast_to", b_broadcast_to, broadcast_cases),
+    ENTRY("linear", b_linear, linear_cases),
+    ENTRY("dropout", b_dropout, dropout_cases),
+    ENTRY("bce", b_bce, bce_cases),
+    ENTRY("bce_with_logits", b_bce_with_logits, bce_logits_cases),
+    ENTRY("cross_entropy", b_cross_entropy, cross_entropy_cases),
+    ENTRY("nll", b_nll, nll_cases),
 };
 #define NTABLE ((int)(sizeof table / sizeof table[0]))
 
@@ -708,6 +798,9 @@ static void fill(tg_real *x, int64_t n, enum gen gen, uint64_t *s) {
     }
     case G_WIDE:
         for (int64_t i = 0; i < n; i++) x[i] = (tg_real)uniform(s, -10, 10);
+        break;
+    case G_PROB:
+        for (int64_t i = 0; i < n; i++) x[i] = (tg_real)uniform(s, 0.1, 0.9);
         break;
     }
 }

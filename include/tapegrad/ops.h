@@ -90,6 +90,23 @@ TG_API tg_tensor *tg_slice(tg_graph *g, tg_tensor *a, int axis, int start, int s
 /* Broadcasts a to the given shape (NumPy rules); the gradient sums back. */
 TG_API tg_tensor *tg_broadcast_to(tg_graph *g, tg_tensor *a, int ndim, const int *shape);
 
+/* ---- layers -------------------------------------------------------------------- */
+/* Fully connected: y = x @ w^T + b. x is [..., in] with 2 or more dimensions (the
+ * leading ones are flattened into rows), w is [out, in] (PyTorch's layout) and b is
+ * [out] or NULL (no bias); y is [..., out]. One fused op: a single matrix product with
+ * w's transpose folded in (nothing is copied), then gradients dx += dy @ w,
+ * dw += dy^T @ x and db += the column sums of dy, each straight into the gradient
+ * buffer. Equal to tg_add(g, tg_matmul(g, x, tg_transpose(g, w, 0, 1)), b), faster. */
+TG_API tg_tensor *tg_linear(tg_graph *g, tg_tensor *x, tg_tensor *w, tg_tensor *b);
+/* Inverted dropout. In training mode (tg_graph_training, the default) each element is
+ * zeroed with probability p and the others are scaled by 1 / (1 - p), so the expected
+ * value is unchanged; the mask is drawn from the graph's generator (tg_seed: the same
+ * seed gives the same mask) and kept for backward, whose gradient is dy times the same
+ * mask and scale. In evaluation mode, or when p == 0, the output is a copy of x (still
+ * recorded, identity gradient) and no random numbers are drawn. 0 <= p < 1, else a
+ * TG_ERR_ARG error. */
+TG_API tg_tensor *tg_dropout(tg_graph *g, tg_tensor *x, tg_real p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,8 @@ typedef enum tg_op_id {
     TG_OP_SOFTMAX, TG_OP_LOG_SOFTMAX,
     TG_OP_RESHAPE, TG_OP_TRANSPOSE, TG_OP_PERMUTE, TG_OP_CONCAT, TG_OP_SLICE,
     TG_OP_BROADCAST_TO,
+    TG_OP_LINEAR, TG_OP_DROPOUT,
+    TG_OP_BCE, TG_OP_BCE_WITH_LOGITS, TG_OP_CROSS_ENTROPY, TG_OP_NLL,
     TG_OP_COUNT
 } tg_op_id;
 
@@ -36,6 +38,22 @@ extern const tg_op tg__op_softmax, tg__op_log_softmax;
 extern const tg_op tg__op_reshape, tg__op_transpose, tg__op_permute, tg__op_broadcast_to;
 /* join.c */
 extern const tg_op tg__op_concat, tg__op_slice;
+/* linear.c */
+extern const tg_op tg__op_linear;
+/* dropout.c */
+extern const tg_op tg__op_dropout;
+/* loss.c */
+extern const tg_op tg__op_bce, tg__op_bce_with_logits, tg__op_cross_entropy, tg__op_nll;
+
+/* ---- losses (loss.c), shared with src/nn/loss.c -------------------------------------
+ * Checks what every two-tensor loss needs: a known reduction and pred and target of
+ * the same shape (losses never broadcast). name is the public loss ("mse_loss") that
+ * errors name. False after recording the error (or when g is in error already). */
+bool tg__loss_check(tg_graph *g, const char *name, tg_tensor *pred, tg_tensor *target,
+                    tg_reduction r);
+/* An elementwise loss l reduced by r: mean or sum over every element (0-d), or l itself
+ * for TG_REDUCE_NONE. */
+tg_tensor *tg__loss_reduce(tg_graph *g, tg_tensor *l, tg_reduction r);
 
 /* ---- elementwise unary helper (unary.c) -------------------------------------------
  * Most unary ops are y = f(x) with dx += dy * f'(x, y). An op file supplies the two

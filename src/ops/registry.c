@@ -38,6 +38,12 @@ static const tg_op *const op_table[] = {
     [TG_OP_CONCAT] = &tg__op_concat,
     [TG_OP_SLICE] = &tg__op_slice,
     [TG_OP_BROADCAST_TO] = &tg__op_broadcast_to,
+    [TG_OP_LINEAR] = &tg__op_linear,
+    [TG_OP_DROPOUT] = &tg__op_dropout,
+    [TG_OP_BCE] = &tg__op_bce,
+    [TG_OP_BCE_WITH_LOGITS] = &tg__op_bce_with_logits,
+    [TG_OP_CROSS_ENTROPY] = &tg__op_cross_entropy,
+    [TG_OP_NLL] = &tg__op_nll,
 };
 
 static_assert(sizeof op_table / sizeof op_table[0] == TG_OP_COUNT,
