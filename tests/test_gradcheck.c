@@ -704,6 +704,108 @@ static const case_def nll_cases[] = {
     {"[1,1] mean", 1, {IN(G_ANY, 2, 1, 1)}, {TG_REDUCE_MEAN, 0}, {0}},
 };
 
+/* ---- normalisation, embedding, sequences ---- */
+/* batch_norm: arg = {training, running stats given, gamma given, beta given}, farg =
+ * {momentum, eps}; the inputs are x, then gamma and beta where given. The running
+ * statistics are fresh constants at every evaluation (the op updates them in place, so
+ * reusing them would change the function between evaluations). */
+static tg_tensor *b_batch_norm(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    const int ch = tg_shape(x[0])[1];
+    tg_tensor *rm = NULL, *rv = NULL;
+    if (c->arg[1]) {
+        rm = tg_tensor_new(g, 1, &ch);
+        rv = tg_tensor_new(g, 1, &ch);
+        if (!rm || !rv) return NULL;
+        for (int i = 0; i < ch; i++) {
+            tg_data(rm)[i] = (tg_real)(0.25 * i - 0.3);
+            tg_data(rv)[i] = (tg_real)(0.5 + 0.4 * i);
+        }
+    }
+    int k = 1;
+    tg_tensor *gamma = c->arg[2] ? x[k++] : NULL;
+    tg_tensor *beta = c->arg[3] ? x[k++] : NULL;
+    const bool was = tg_graph_set_training(g, c->arg[0] != 0);
+    tg_tensor *y =
+        tg_batch_norm(g, x[0], gamma, beta, rm, rv, (tg_real)c->farg[0], (tg_real)c->farg[1]);
+    tg_graph_set_training(g, was);
+    return y;
+}
+/* layer_norm: arg = {normalized_ndim, gamma given, beta given}, farg[0] = eps */
+static tg_tensor *b_layer_norm(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    int k = 1;
+    tg_tensor *gamma = c->arg[1] ? x[k++] : NULL;
+    tg_tensor *beta = c->arg[2] ? x[k++] : NULL;
+    return tg_layer_norm(g, x[0], c->arg[0], gamma, beta, (tg_real)c->farg[0]);
+}
+/* embedding: arg = {indices ndim, indices shape (2 slots), up to 6 indices} */
+static tg_tensor *b_embedding(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    int32_t idx[6];
+    for (int i = 0; i < 6; i++) idx[i] = c->arg[3 + i];
+    return tg_embedding(g, x[0], idx, c->arg[0], &c->arg[1]);
+}
+/* stack: arg = {axis, repeat}: with repeat the inputs are (x0, x1, x0) */
+static tg_tensor *b_stack(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    if (c->arg[1]) return tg_stack(g, 3, (tg_tensor *[]){x[0], x[1], x[0]}, c->arg[0]);
+    return tg_stack(g, c->nin, x, c->arg[0]);
+}
+/* select: arg = {axis, index} */
+static tg_tensor *b_select(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    return tg_select(g, x[0], c->arg[0], c->arg[1]);
+}
+static const case_def batch_norm_cases[] = {
+    {"[4,3] train, running, gamma, beta", 3, {IN(G_ANY, 2, 4, 3), IN(G_ANY, 1, 3), IN(G_ANY, 1, 3)},
+     {1, 1, 1, 1}, {0.1, 1e-5}},
+    {"[4,3] train, no running, no affine", 1, {IN(G_ANY, 2, 4, 3)}, {1, 0, 0, 0}, {0.1, 1e-5}},
+    {"[2,3,2,2] train, running, gamma, beta", 3,
+     {IN(G_ANY, 4, 2, 3, 2, 2), IN(G_ANY, 1, 3), IN(G_ANY, 1, 3)}, {1, 1, 1, 1}, {0.1, 1e-5}},
+    {"[3,2,4] train, beta only", 2, {IN(G_ANY, 3, 3, 2, 4), IN(G_ANY, 1, 2)}, {1, 1, 0, 1},
+     {0.1, 1e-5}},
+    {"[2,2,3] train, gamma only, eps 0.1", 2, {IN(G_ANY, 3, 2, 2, 3), IN(G_ANY, 1, 2)},
+     {1, 0, 1, 0}, {0.5, 0.1}},
+    {"[2,3] train (2 values a channel)", 3, {IN(G_ANY, 2, 2, 3), IN(G_ANY, 1, 3), IN(G_ANY, 1, 3)},
+     {1, 1, 1, 1}, {0.1, 1e-5}},
+    {"[4,3] eval, gamma, beta", 3, {IN(G_ANY, 2, 4, 3), IN(G_ANY, 1, 3), IN(G_ANY, 1, 3)},
+     {0, 1, 1, 1}, {0.1, 1e-5}},
+    {"[2,3,2,2] eval, no affine", 1, {IN(G_ANY, 4, 2, 3, 2, 2)}, {0, 1, 0, 0}, {0.1, 1e-5}},
+    {"[1,2,3] eval, gamma", 2, {IN(G_ANY, 3, 1, 2, 3), IN(G_ANY, 1, 2)}, {0, 1, 1, 0},
+     {0.1, 1e-5}},
+};
+static const case_def layer_norm_cases[] = {
+    {"[3,4] last 1, gamma, beta", 3, {IN(G_ANY, 2, 3, 4), IN(G_ANY, 1, 4), IN(G_ANY, 1, 4)},
+     {1, 1, 1}, {1e-5, 0}},
+    {"[2,3,4] last 2, gamma, beta", 3,
+     {IN(G_ANY, 3, 2, 3, 4), IN(G_ANY, 2, 3, 4), IN(G_ANY, 2, 3, 4)}, {2, 1, 1}, {1e-5, 0}},
+    {"[2,3,4] last 3, no affine", 1, {IN(G_ANY, 3, 2, 3, 4)}, {3, 0, 0}, {1e-5, 0}},
+    {"[5] last 1, gamma only", 2, {IN(G_ANY, 1, 5), IN(G_ANY, 1, 5)}, {1, 1, 0}, {1e-5, 0}},
+    {"[2,2,3] last 1, beta only, eps 0.1", 2, {IN(G_ANY, 3, 2, 2, 3), IN(G_ANY, 1, 3)}, {1, 0, 1},
+     {0.1, 0}},
+    {"[4,1] last 1 (one value a row)", 3, {IN(G_ANY, 2, 4, 1), IN(G_ANY, 1, 1), IN(G_ANY, 1, 1)},
+     {1, 1, 1}, {1e-5, 0}},
+};
+static const case_def embedding_cases[] = {
+    {"[5,3] indices [4] repeated", 1, {IN(G_ANY, 2, 5, 3)}, {1, 4, 0, 1, 3, 1, 1}, {0}},
+    {"[4,2] indices [2,3] repeated", 1, {IN(G_ANY, 2, 4, 2)}, {2, 2, 3, 0, 2, 2, 3, 0, 2}, {0}},
+    {"[3,4] 0-d index", 1, {IN(G_ANY, 2, 3, 4)}, {0, 0, 0, 2}, {0}},
+    {"[6,2] no indices [0]", 1, {IN(G_ANY, 2, 6, 2)}, {1, 0, 0}, {0}},
+    {"[1,1] indices [3] all 0", 1, {IN(G_ANY, 2, 1, 1)}, {1, 3, 0, 0, 0, 0}, {0}},
+};
+static const case_def stack_cases[] = {
+    {"[2,3] x3 axis 0", 3, {IN(G_ANY, 2, 2, 3), IN(G_ANY, 2, 2, 3), IN(G_ANY, 2, 2, 3)}, {0}, {0}},
+    {"[2,3] x2 axis -1", 2, {IN(G_ANY, 2, 2, 3), IN(G_ANY, 2, 2, 3)}, {-1}, {0}},
+    {"[2,3] x2 axis 1", 2, {IN(G_ANY, 2, 2, 3), IN(G_ANY, 2, 2, 3)}, {1}, {0}},
+    {"0-d x3 axis 0", 3, {IN0(G_ANY), IN0(G_ANY), IN0(G_ANY)}, {0}, {0}},
+    {"[3] alone axis -1", 1, {IN(G_ANY, 1, 3)}, {-1}, {0}},
+    {"[2,1,2] x2 axis 2", 2, {IN(G_ANY, 3, 2, 1, 2), IN(G_ANY, 3, 2, 1, 2)}, {2}, {0}},
+    {"[2,2] (a, b, a) axis 1", 2, {IN(G_ANY, 2, 2, 2), IN(G_ANY, 2, 2, 2)}, {1, 1}, {0}},
+};
+static const case_def select_cases[] = {
+    {"[3,2,4] axis 0 index 1", 1, {IN(G_ANY, 3, 3, 2, 4)}, {0, 1}, {0}},
+    {"[3,2,4] axis -1 index -1", 1, {IN(G_ANY, 3, 3, 2, 4)}, {-1, -1}, {0}},
+    {"[4] axis 0 index 2 (0-d)", 1, {IN(G_ANY, 1, 4)}, {0, 2}, {0}},
+    {"[2,3] axis 1 index 0", 1, {IN(G_ANY, 2, 2, 3)}, {1, 0}, {0}},
+    {"[2,3,2] axis 1 index -3", 1, {IN(G_ANY, 3, 2, 3, 2)}, {1, -3}, {0}},
+};
+
 #define ENTRY(NAME, BUILD, CASES)                                                                  \
     { NAME, BUILD, CASES, (int)(sizeof CASES / sizeof CASES[0]) }
 
@@ -746,6 +848,11 @@ static const entry table[] = {
     ENTRY("bce_with_logits", b_bce_with_logits, bce_logits_cases),
     ENTRY("cross_entropy", b_cross_entropy, cross_entropy_cases),
     ENTRY("nll", b_nll, nll_cases),
+    ENTRY("batch_norm", b_batch_norm, batch_norm_cases),
+    ENTRY("layer_norm", b_layer_norm, layer_norm_cases),
+    ENTRY("embedding", b_embedding, embedding_cases),
+    ENTRY("stack", b_stack, stack_cases),
+    ENTRY("select", b_select, select_cases),
 };
 #define NTABLE ((int)(sizeof table / sizeof table[0]))
 

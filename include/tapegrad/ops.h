@@ -107,6 +107,62 @@ TG_API tg_tensor *tg_linear(tg_graph *g, tg_tensor *x, tg_tensor *w, tg_tensor *
  * TG_ERR_ARG error. */
 TG_API tg_tensor *tg_dropout(tg_graph *g, tg_tensor *x, tg_real p);
 
+/* ---- normalisation ------------------------------------------------------------- */
+/* Batch normalisation over axis 1 (channels): x is [N, C], [N, C, L], [N, C, H, W] (any
+ * [N, C, ...]); y = (x - mean_c) / sqrt(var_c + eps) * gamma_c + beta_c. gamma and beta
+ * are [C] or NULL (then 1 and 0). running_mean and running_var are [C] tensors given
+ * together or both NULL; they are buffers, never differentiated: they must not require
+ * gradients (a parameter made for them is frozen with tg_set_requires_grad(t, false);
+ * persistent tensors are accepted from any graph).
+ * Training mode (tg_graph_training): mean_c and var_c are the batch statistics over
+ * the n = N * (L or H*W) values of channel c, var the biased one; n > 1 is required
+ * (else TG_ERR_SHAPE, as in PyTorch). When running statistics are given they are then
+ * updated IN PLACE, PyTorch style: running = (1 - momentum) * running + momentum *
+ * batch_stat, with the UNBIASED batch variance (times n / (n - 1)) for running_var.
+ * That update is a side effect of the forward call, not part of the graph: it happens
+ * even in no-grad mode, and a graph that runs forward again (tg_gradcheck evaluates a
+ * function many times) updates them each time. Backward: the full batch-norm gradient
+ * dx = gamma invstd / n (n dy - sum(dy) - xhat sum(dy xhat)), dgamma = sum(dy xhat),
+ * dbeta = sum(dy), sums per channel in double.
+ * Evaluation mode: the running statistics normalise (TG_ERR_ARG if NULL), so the op is
+ * an affine map with dx = dy gamma invstd; dgamma and dbeta as above.
+ * 0 <= momentum <= 1 and eps >= 0 (finite), else TG_ERR_ARG. Results do not depend on
+ * the thread count. */
+TG_API tg_tensor *tg_batch_norm(tg_graph *g, tg_tensor *x, tg_tensor *gamma, tg_tensor *beta,
+                                tg_tensor *running_mean, tg_tensor *running_var, tg_real momentum,
+                                tg_real eps);
+/* Layer normalisation over the last normalized_ndim dims of x (1 <= normalized_ndim <=
+ * ndim(x), else TG_ERR_ARG): each group of those trailing elements is normalised by its
+ * own mean and biased variance, y = (x - mean) / sqrt(var + eps) * gamma + beta, with
+ * gamma and beta of that trailing shape (elementwise) or NULL (1 and 0). The same in
+ * training and evaluation mode. eps >= 0 (finite). */
+TG_API tg_tensor *tg_layer_norm(tg_graph *g, tg_tensor *x, int normalized_ndim, tg_tensor *gamma,
+                                tg_tensor *beta, tg_real eps);
+
+/* ---- embedding ------------------------------------------------------------------- */
+/* Table lookup: weight is [V, D]; indices holds prod(shape) int32 values of the given
+ * shape (ndim 0..TG_MAX_DIMS-1; ndim 0 is one index), each in [0, V), else TG_ERR_ARG
+ * naming the position and the value. The indices are copied (the caller keeps its
+ * array). y is [shape..., D] with y[i, :] = weight[indices[i], :]. Backward adds each
+ * dy row into the weight row it came from: repeated indices accumulate, in index order,
+ * so the result is the same for any thread count. */
+TG_API tg_tensor *tg_embedding(tg_graph *g, tg_tensor *weight, const int32_t *indices, int ndim,
+                               const int *shape);
+
+/* ---- sequences: stack, select, unstack --------------------------------------------- */
+/* Stacks n >= 1 tensors of one shape along a new axis (0..ndim, negative counts from
+ * the end of the output: -1 appends it): T tensors [B, D] at axis 0 give [T, B, D].
+ * The same tensor may appear more than once (its gradient gets each share). */
+TG_API tg_tensor *tg_stack(tg_graph *g, int n, tg_tensor *const *ts, int axis);
+/* Picks one position of an axis and removes the axis: [T, B, D] select(0, t) gives
+ * [B, D]. Negative axis and index count from the end; an index outside the axis is
+ * TG_ERR_ARG. Backward adds dy into that slice of dx. A copy, never a view. */
+TG_API tg_tensor *tg_select(tg_graph *g, tg_tensor *x, int axis, int index);
+/* Splits x along axis into its n = shape[axis] slices: out[i] = tg_select(g, x, axis, i)
+ * for i < n. Returns n, or -1 on error (the graph's error says why: x NULL, a bad axis,
+ * n > max_out, out NULL). The inverse of tg_stack on the same axis. */
+TG_API int tg_unstack(tg_graph *g, tg_tensor *x, int axis, tg_tensor **out, int max_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,7 @@ typedef enum tg_op_id {
     TG_OP_BROADCAST_TO,
     TG_OP_LINEAR, TG_OP_DROPOUT,
     TG_OP_BCE, TG_OP_BCE_WITH_LOGITS, TG_OP_CROSS_ENTROPY, TG_OP_NLL,
+    TG_OP_BATCH_NORM, TG_OP_LAYER_NORM, TG_OP_EMBEDDING, TG_OP_STACK, TG_OP_SELECT,
     TG_OP_COUNT
 } tg_op_id;
 
@@ -44,6 +45,12 @@ extern const tg_op tg__op_linear;
 extern const tg_op tg__op_dropout;
 /* loss.c */
 extern const tg_op tg__op_bce, tg__op_bce_with_logits, tg__op_cross_entropy, tg__op_nll;
+/* norm.c */
+extern const tg_op tg__op_batch_norm, tg__op_layer_norm;
+/* embedding.c */
+extern const tg_op tg__op_embedding;
+/* stack.c */
+extern const tg_op tg__op_stack, tg__op_select;
 
 /* ---- losses (loss.c), shared with src/nn/loss.c -------------------------------------
  * Checks what every two-tensor loss needs: a known reduction and pred and target of

@@ -44,6 +44,11 @@ static const tg_op *const op_table[] = {
     [TG_OP_BCE_WITH_LOGITS] = &tg__op_bce_with_logits,
     [TG_OP_CROSS_ENTROPY] = &tg__op_cross_entropy,
     [TG_OP_NLL] = &tg__op_nll,
+    [TG_OP_BATCH_NORM] = &tg__op_batch_norm,
+    [TG_OP_LAYER_NORM] = &tg__op_layer_norm,
+    [TG_OP_EMBEDDING] = &tg__op_embedding,
+    [TG_OP_STACK] = &tg__op_stack,
+    [TG_OP_SELECT] = &tg__op_select,
 };
 
 static_assert(sizeof op_table / sizeof op_table[0] == TG_OP_COUNT,
