@@ -13,18 +13,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <spawn.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "internal.h"
-
-extern char **environ;
 
 #define C_PARAM     "#c8e6c9" /* leaf that requires grad: light green */
 #define C_CONST     "#e0e0e0" /* leaf without grad: grey */
@@ -381,32 +375,11 @@ TG_API int tg_dot_write(tg_graph *g, const tg_tensor *root, FILE *out) {
 
 /* ---- saving ------------------------------------------------------------------------------ */
 
-/* Temporaries live next to the target (so rename stays on one file system) and are
- * opened with O_EXCL and mode 0666, so the umask applies as for any new file. Names
- * are "<dir>/.tgdot-<pid>-<n>.tmp"; a relative dir gets "./" so no argument handed to
- * dot can start with '-'. */
-static int make_temp(const char *path, char *buf, size_t n) {
-    static atomic_uint counter;
-    const char *slash = strrchr(path, '/');
-    const int dirlen = slash ? (int)(slash - path + 1) : 0;
-    const char *rel = path[0] == '/' ? "" : "./";
-    for (int attempt = 0; attempt < 100; attempt++) {
-        unsigned k = atomic_fetch_add(&counter, 1u);
-        int len = snprintf(buf, n, "%s%.*s.tgdot-%ld-%u.tmp", rel, dirlen, path, (long)getpid(), k);
-        if (len < 0 || (size_t)len >= n) {
-            errno = ENAMETOOLONG;
-            return -1;
-        }
-        int fd = open(buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST) return fd;
-    }
-    return -1;
-}
-
-/* Writes the DOT text into a new temporary file (name into tmp), flushed to disk. */
+/* Temporaries live next to the target: "<dir>/.tgdot-<pid>-<n>.tmp" (tg__temp_beside).
+ * Writes the DOT text into a new one (name into tmp), flushed to disk. */
 static tg_status write_temp(tg_graph *g, const tg_tensor *root, const char *path,
                             const tg_dot_opts *o, char *tmp, size_t n) {
-    int fd = make_temp(path, tmp, n);
+    int fd = tg__temp_beside(path, "dot", ".tmp", tmp, n);
     if (fd < 0)
         return tg__set_error(TG_ERR_IO,
                              "tg_dot_save: cannot create a temporary file next to %s: %s", path,
@@ -419,103 +392,40 @@ static tg_status write_temp(tg_graph *g, const tg_tensor *root, const char *path
         return tg__set_error(TG_ERR_IO, "tg_dot_save: %s: %s", tmp, strerror(e));
     }
     tg_status st = write_dot(g, root, f, o, "tg_dot_save");
-    if (st == TG_OK && fsync(fileno(f)) != 0 && errno != EINVAL)
-        st = tg__set_error(TG_ERR_IO, "tg_dot_save: syncing %s: %s", tmp, strerror(errno));
+    int e;
+    if (st == TG_OK && (e = tg__fsync(fileno(f))) != 0)
+        st = tg__set_error(TG_ERR_IO, "tg_dot_save: syncing %s: %s", tmp, strerror(e));
     if (fclose(f) != 0 && st == TG_OK)
         st = tg__set_error(TG_ERR_IO, "tg_dot_save: writing %s: %s", tmp, strerror(errno));
     if (st != TG_OK) unlink(tmp);
     return st;
 }
 
-/* Moves tmp onto path; an existing file keeps its permission bits. */
-static tg_status commit(const char *tmp, const char *path) {
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) chmod(tmp, st.st_mode & 07777);
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return tg__set_error(TG_ERR_IO, "tg_dot_save: cannot write %s: %s", path, strerror(e));
-    }
-    return TG_OK;
-}
-
 #ifndef TG_NO_GRAPHVIZ
-/* Finds an executable "dot" on PATH (as execvp would; unset PATH: /usr/bin:/bin). */
-static bool find_dot(char *buf, size_t n) {
-    const char *p = getenv("PATH");
-    if (!p) p = "/usr/bin:/bin";
-    for (;;) {
-        const char *end = strchr(p, ':');
-        const int len = end ? (int)(end - p) : (int)strlen(p);
-        int w = len ? snprintf(buf, n, "%.*s/dot", len, p) : snprintf(buf, n, "./dot");
-        struct stat st;
-        if (w > 0 && (size_t)w < n && stat(buf, &st) == 0 && S_ISREG(st.st_mode) &&
-            access(buf, X_OK) == 0)
-            return true;
-        if (!end) return false;
-        p = end + 1;
-    }
-}
-
-/* Runs dot -T<fmt> -o <out> <in> without a shell. Returns TG_OK when it exited with 0;
+/* Runs dot -T<fmt> -o <out> <in> (tg__run_program). Returns TG_OK when it exited with 0;
  * otherwise an error carrying the start of what dot wrote to stderr. */
 static tg_status run_dot(const char *prog, const char *fmt, char *in, char *out, const char *path) {
-    char arg0[] = "dot", targ[16], oarg[] = "-o", msg[256] = "";
+    char arg0[] = "dot", targ[16], oarg[] = "-o";
     snprintf(targ, sizeof targ, "-T%s", fmt);
     char *argv[] = {arg0, targ, oarg, out, in, NULL};
-    int pfd[2];
-    if (pipe(pfd) != 0) return tg__set_error(TG_ERR_IO, "tg_dot_save: pipe: %s", strerror(errno));
-    fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
-    fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-    int rc = posix_spawn_file_actions_init(&fa);
-    if (rc == 0) {
-        /* stderr into the pipe (dup2 clears close-on-exec); stdin, stdout: /dev/null. */
-        posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-        if (pfd[0] != 2) posix_spawn_file_actions_addclose(&fa, pfd[0]);
-        if (pfd[1] != 2) posix_spawn_file_actions_addclose(&fa, pfd[1]);
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-        rc = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-    }
-    close(pfd[1]);
-    if (rc != 0) {
-        close(pfd[0]);
-        return tg__set_error(TG_ERR_IO, "tg_dot_save: cannot run %s: %s", prog, strerror(rc));
-    }
-    size_t used = 0;
-    for (;;) {
-        char chunk[512];
-        ssize_t r = read(pfd[0], chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        for (ssize_t i = 0; i < r && used + 1 < sizeof msg; i++)
-            msg[used++] = chunk[i] == '\n' || chunk[i] == '\r' ? ' ' : chunk[i];
-    }
-    close(pfd[0]);
-    while (used > 0 && msg[used - 1] == ' ') used--;
-    msg[used] = '\0';
-    int status;
-    pid_t w;
-    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
-    }
-    if (w < 0) { /* SIGCHLD ignored by the program: judge by the output */
-        struct stat st;
-        if (stat(out, &st) == 0 && st.st_size > 0) return TG_OK;
+    tg__run_result r;
+    tg_status st = tg__run_program("tg_dot_save", prog, argv, &r);
+    if (st != TG_OK) return st;
+    if (r.how == TG__RUN_UNKNOWN) { /* no exit status: judge by the output */
+        struct stat sb;
+        if (stat(out, &sb) == 0 && sb.st_size > 0) return TG_OK;
         return tg__set_error(TG_ERR_IO, "tg_dot_save: dot wrote nothing for %s", path);
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return TG_OK;
-    if (WIFEXITED(status))
+    if (r.how == TG__RUN_EXITED && r.code == 0) return TG_OK;
+    if (r.how == TG__RUN_EXITED)
         return tg__set_error(TG_ERR_IO,
                              "tg_dot_save: Graphviz's dot failed (exit status %d) "
                              "rendering %s%s%s",
-                             WEXITSTATUS(status), path, used ? ": " : "", msg);
+                             r.code, path, r.err_head[0] ? ": " : "", r.err_head);
     return tg__set_error(TG_ERR_IO,
                          "tg_dot_save: Graphviz's dot was killed by signal %d "
                          "rendering %s",
-                         WIFSIGNALED(status) ? WTERMSIG(status) : 0, path);
+                         r.code, path);
 }
 #endif
 
@@ -541,7 +451,7 @@ TG_API tg_status tg_dot_save_opts(tg_graph *g, const tg_tensor *root, const char
     char tmp_dot[4096];
     if (!fmt) {
         st = write_temp(g, root, path, opts, tmp_dot, sizeof tmp_dot);
-        return st == TG_OK ? commit(tmp_dot, path) : st;
+        return st == TG_OK ? tg__commit_file("tg_dot_save", tmp_dot, path) : st;
     }
 #ifdef TG_NO_GRAPHVIZ
     return tg__set_error(TG_ERR_UNSUPPORTED,
@@ -550,7 +460,7 @@ TG_API tg_status tg_dot_save_opts(tg_graph *g, const tg_tensor *root, const char
                          path);
 #else
     char prog[4096], tmp_out[4096];
-    if (!find_dot(prog, sizeof prog))
+    if (!tg__find_program("dot", prog, sizeof prog))
         return tg__set_error(TG_ERR_UNSUPPORTED,
                              "tg_dot_save: rendering %s needs Graphviz's dot "
                              "program, which was not found on PATH; install graphviz or save "
@@ -558,7 +468,7 @@ TG_API tg_status tg_dot_save_opts(tg_graph *g, const tg_tensor *root, const char
                              path);
     st = write_temp(g, root, path, opts, tmp_dot, sizeof tmp_dot);
     if (st != TG_OK) return st;
-    int fd = make_temp(path, tmp_out, sizeof tmp_out);
+    int fd = tg__temp_beside(path, "dot", ".tmp", tmp_out, sizeof tmp_out);
     if (fd < 0) {
         st = tg__set_error(TG_ERR_IO, "tg_dot_save: cannot create a temporary file next to %s: %s",
                            path, strerror(errno));
@@ -576,7 +486,7 @@ TG_API tg_status tg_dot_save_opts(tg_graph *g, const tg_tensor *root, const char
         unlink(tmp_out);
         return st;
     }
-    return commit(tmp_out, path);
+    return tg__commit_file("tg_dot_save", tmp_out, path);
 #endif
 }
 

@@ -168,7 +168,39 @@ static inline bool tg__same_shape(const tg_tensor *a, const tg_tensor *b) {
     return true;
 }
 
+/* ---- random numbers (rng.c) ---------------------------------------------------------
+ * keep[i] = (tg_rng_uniform(r) >= p) for i < n, drawn in order: exactly the mask of n
+ * calls (and r ends where they leave it), several times faster. */
+void tg__rng_keep_mask(tg_rng *r, double p, uint8_t *keep, int64_t n);
+
+/* ---- vector width ------------------------------------------------------------------
+ * TG_SIMD on a hot loop's function compiles it three times, for AVX-512, AVX2 and the
+ * baseline, and picks one when the library is loaded (an ifunc): the library still runs
+ * on any x86-64. Only for loops whose every element is computed the same way at any
+ * width (no reassociated sums, and gcc in ISO C mode does not fuse a*b+c): the results
+ * are the same bits on every machine. Needs gcc and glibc's ifuncs; elsewhere (or with
+ * -DTG_NO_SIMD_CLONES) it is empty and the loops are compiled once. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && \
+    !defined(TG_NO_SIMD_CLONES)
+#define TG_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TG_SIMD
+#endif
+
 /* ---- threads -------------------------------------------------------------------- */
+/* Runs the for statement given (a loop whose iterations are independent) on nth
+ * threads when nth > 1, else as a plain loop: an OpenMP region costs some 0.4 us even
+ * when an if clause keeps it on one thread, which small ops would pay at every call.
+ * (The statement is expanded twice; it may hold no preprocessor directive.) */
+#define TG_PARALLEL_FOR(nth, ...)                                                       \
+    do {                                                                                \
+        if ((nth) > 1) {                                                                \
+            _Pragma("omp parallel for schedule(static) num_threads(nth)") __VA_ARGS__ \
+        } else {                                                                        \
+            __VA_ARGS__                                                                 \
+        }                                                                               \
+    } while (0)
+
 /* Loops over at least this many elements are split across threads. */
 #define TG_PAR_MIN 32768
 int tg__threads(void);
@@ -176,5 +208,44 @@ int tg__threads(void);
 /* ---- the op table (src/ops/registry.c) -------------------------------------------- */
 int tg__op_count(void);
 const tg_op *tg__op_at(int i); /* NULL outside 0..count-1 */
+
+/* ---- files and helper programs (fileio.c) ------------------------------------------
+ * A save writes a temporary beside its target, syncs it and renames it over the target,
+ * so a failure leaves the previous file as it was. Used by dot.c, train.c and ckpt.c. */
+/* Creates a new file "<dir>/.tg<tag>-<pid>-<k><ext>" beside path (a relative dir gets
+ * "./", so the name never starts with '-') with O_EXCL and mode 0666 (the umask applies
+ * as for any new file); the name goes into buf. Returns the fd (write-only,
+ * close-on-exec; the caller closes it and removes the file), or -1 with errno set
+ * (ENAMETOOLONG when the name does not fit in n bytes). */
+int tg__temp_beside(const char *path, const char *tag, const char *ext, char *buf, size_t n);
+/* fsync(fd): 0, or the errno (EINVAL, a descriptor that cannot be synced, counts as 0). */
+int tg__fsync(int fd);
+/* Renames tmp over path; an existing regular file's permission bits carry over. 0, or
+ * rename's errno after removing tmp (path is then untouched). */
+int tg__replace_file(const char *tmp, const char *path);
+/* tg__replace_file with the error set as "<fn>: cannot write <path>: <reason>". */
+tg_status tg__commit_file(const char *fn, const char *tmp, const char *path);
+/* Syncs the directory holding path, so a rename into it survives a crash (best effort). */
+void tg__sync_dir(const char *path);
+
+/* Finds an executable regular file called name on PATH as execvp would (an empty entry
+ * is the current directory; no PATH: /usr/bin:/bin); its path into buf. false if none. */
+bool tg__find_program(const char *name, char *buf, size_t n);
+/* How a program run by tg__run_program ended, and what it wrote to stderr. */
+typedef enum tg__run_how {
+    TG__RUN_EXITED,  /* code: the exit status */
+    TG__RUN_KILLED,  /* code: the signal */
+    TG__RUN_UNKNOWN, /* the caller ignores SIGCHLD: no status; judge by the output */
+} tg__run_how;
+typedef struct tg__run_result {
+    tg__run_how how;
+    int code;
+    char err_head[256]; /* the start of stderr, line breaks as spaces, no trailing space */
+    char err_last[256]; /* the last non-empty line of stderr (its first 255 bytes) */
+} tg__run_result;
+/* Runs prog (a path) with argv and the caller's environment, without a shell: stdin and
+ * stdout on /dev/null, stderr captured into r. TG_OK once it ran (r says how it ended),
+ * or TG_ERR_IO with "<fn>: pipe: ..." or "<fn>: cannot run <prog>: ..." set. */
+tg_status tg__run_program(const char *fn, const char *prog, char *const argv[], tg__run_result *r);
 
 #endif

@@ -6,7 +6,8 @@
  *
  * Saving streams through one buffer into a temporary file beside the target, opened
  * with O_EXCL and mode 0666 (the umask applies), then syncs it and renames it into
- * place: a crash or a failed write leaves the previous file as it was.
+ * place (src/graph/fileio.c): a crash or a failed write leaves the previous file as it
+ * was, and an existing file keeps its permission bits.
  *
  * Loading reads the whole file into memory and validates all of it (length, checksum,
  * version, element type, kind, every entry's name and shape) before it writes a single
@@ -19,7 +20,6 @@
 #include <fcntl.h>
 #include <float.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -240,43 +240,6 @@ static uint64_t file_size(const char *kind, int n, const tg__ckpt_entry *e) {
     return size;
 }
 
-/* A new file "<dir>/.tgckpt-<pid>-<n>.tmp" beside path, opened with O_EXCL and mode
- * 0666 (the umask applies as for any new file); its name goes into buf. */
-static int make_temp(const char *path, char *buf, size_t n) {
-    static atomic_uint counter;
-    const char *slash = strrchr(path, '/');
-    const int dirlen = slash ? (int)(slash - path + 1) : 0;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        const unsigned k = atomic_fetch_add(&counter, 1u);
-        const int len = snprintf(buf, n, "%.*s.tgckpt-%ld-%u.tmp", dirlen, path, (long)getpid(), k);
-        if (len < 0 || (size_t)len >= n) {
-            errno = ENAMETOOLONG;
-            return -1;
-        }
-        const int fd = open(buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST) return fd;
-    }
-    return -1;
-}
-
-/* Makes the rename durable: syncs the directory that holds path (best effort). */
-static void sync_dir(const char *path) {
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        strcpy(dir, ".");
-    } else {
-        const size_t len = slash == path ? 1 : (size_t)(slash - path);
-        if (len >= sizeof dir) return;
-        memcpy(dir, path, len);
-        dir[len] = '\0';
-    }
-    const int fd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    fsync(fd);
-    close(fd);
-}
-
 static void write_all(writer *w, const char *kind, int n, const tg__ckpt_entry *e, uint64_t size) {
     unsigned char *h = w_room(w, HEADER);
     memcpy(h, MAGIC, sizeof MAGIC);
@@ -308,18 +271,16 @@ tg_status tg__ckpt_save(const char *fn, const char *path, const char *kind, int 
     tg_status st = check_args(fn, path, kind, n, e, true);
     if (st != TG_OK) return st;
     struct stat old;
-    const bool have_old = stat(path, &old) == 0;
-    if (have_old && S_ISDIR(old.st_mode)) return fail(TG_ERR_IO, fn, path, "is a directory");
+    if (stat(path, &old) == 0 && S_ISDIR(old.st_mode))
+        return fail(TG_ERR_IO, fn, path, "is a directory");
     const uint64_t size = file_size(kind, n, e);
     if (size == 0) return fail(TG_ERR_NOMEM, fn, path, "the checkpoint would be too large");
 
     char tmp[4096];
-    const int fd = make_temp(path, tmp, sizeof tmp);
+    const int fd = tg__temp_beside(path, "ckpt", ".tmp", tmp, sizeof tmp);
     if (fd < 0)
         return fail(TG_ERR_IO, fn, path, "cannot create a temporary file beside it: %s",
                     strerror(errno));
-    /* An existing file keeps its permission bits. */
-    if (have_old && S_ISREG(old.st_mode)) (void)fchmod(fd, old.st_mode & 07777);
     writer *w = tg__malloc(sizeof *w);
     if (!w) {
         close(fd);
@@ -335,20 +296,18 @@ tg_status tg__ckpt_save(const char *fn, const char *path, const char *kind, int 
     int err = w->err;
     assert(err || w->written == size);
     tg__free(w);
-    if (!err && fsync(fd) != 0 && errno != EINVAL) err = errno;
+    if (!err) err = tg__fsync(fd);
     if (close(fd) != 0 && !err) err = errno;
     if (err) {
         unlink(tmp);
         return fail(TG_ERR_IO, fn, path, "writing failed: %s (the previous file is unchanged)",
                     strerror(err));
     }
-    if (rename(tmp, path) != 0) {
-        err = errno;
-        unlink(tmp);
+    /* An existing file keeps its permission bits. */
+    if ((err = tg__replace_file(tmp, path)) != 0)
         return fail(TG_ERR_IO, fn, path, "cannot replace it: %s (the previous file is unchanged)",
                     strerror(err));
-    }
-    sync_dir(path);
+    tg__sync_dir(path);
     return TG_OK;
 }
 

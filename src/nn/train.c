@@ -3,24 +3,17 @@
  * through gnuplot.
  *
  * Nothing here builds graph nodes: tensors are only read. The plot runs gnuplot the
- * way src/graph/dot.c runs dot: found on PATH, spawned without a shell, its output
- * written to a temporary file next to the target and renamed over it. */
+ * way src/graph/dot.c runs dot, through src/graph/fileio.c: found on PATH, spawned
+ * without a shell, its output written to a temporary file next to the target and renamed
+ * over it. */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <spawn.h>
-#include <stdatomic.h>
-#include <stdlib.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../graph/internal.h"
-
-extern char **environ;
 
 TG_API double tg_time_now(void) {
     struct timespec ts;
@@ -494,44 +487,6 @@ TG_API tg_status tg_csv_log_close(tg_csv_log *log) {
 
 /* ---- the plot, through gnuplot ------------------------------------------------------- */
 
-/* Finds an executable gnuplot on PATH (as execvp would; unset PATH: /usr/bin:/bin). */
-static bool find_gnuplot(char *buf, size_t n) {
-    const char *p = getenv("PATH");
-    if (!p) p = "/usr/bin:/bin";
-    for (;;) {
-        const char *end = strchr(p, ':');
-        const int len = end ? (int)(end - p) : (int)strlen(p);
-        int w = len ? snprintf(buf, n, "%.*s/gnuplot", len, p) : snprintf(buf, n, "./gnuplot");
-        struct stat st;
-        if (w > 0 && (size_t)w < n && stat(buf, &st) == 0 && S_ISREG(st.st_mode) &&
-            access(buf, X_OK) == 0)
-            return true;
-        if (!end) return false;
-        p = end + 1;
-    }
-}
-
-/* A new file next to path: "<dir>/.tgplot-<pid>-<n><ext>" (O_EXCL; a relative dir gets
- * "./", so no argument handed to gnuplot starts with '-'). Returns its fd. */
-static int make_temp(const char *path, const char *ext, char *buf, size_t n) {
-    static atomic_uint counter;
-    const char *slash = strrchr(path, '/');
-    const int dirlen = slash ? (int)(slash - path + 1) : 0;
-    const char *rel = path[0] == '/' ? "" : "./";
-    for (int attempt = 0; attempt < 100; attempt++) {
-        unsigned k = atomic_fetch_add(&counter, 1u);
-        int len =
-            snprintf(buf, n, "%s%.*s.tgplot-%ld-%u%s", rel, dirlen, path, (long)getpid(), k, ext);
-        if (len < 0 || (size_t)len >= n) {
-            errno = ENAMETOOLONG;
-            return -1;
-        }
-        int fd = open(buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST) return fd;
-    }
-    return -1;
-}
-
 /* s as a gnuplot single-quoted string ('' stands for '). */
 static void put_quoted(FILE *f, const char *s) {
     fputc('\'', f);
@@ -578,60 +533,17 @@ static void write_script(FILE *f, const char *csv, const char *out, bool svg, co
           f);
 }
 
-/* Runs gnuplot on script without a shell; stdin and stdout /dev/null, stderr kept (its
- * last line goes into the error message). */
+/* Runs gnuplot on script (tg__run_program); the last line it wrote to stderr goes into
+ * the error message. With no exit status to be had, the caller judges by the output. */
 static tg_status run_gnuplot(const char *prog, char *script, const char *path) {
-    char arg0[] = "gnuplot", tail[256] = "";
+    char arg0[] = "gnuplot";
     char *argv[] = {arg0, script, NULL};
-    int pfd[2];
-    if (pipe(pfd) != 0)
-        return tg__set_error(TG_ERR_IO, "tg_csv_log_plot: pipe: %s", strerror(errno));
-    fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
-    fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-    int rc = posix_spawn_file_actions_init(&fa);
-    if (rc == 0) {
-        posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-        if (pfd[0] != 2) posix_spawn_file_actions_addclose(&fa, pfd[0]);
-        if (pfd[1] != 2) posix_spawn_file_actions_addclose(&fa, pfd[1]);
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-        rc = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-    }
-    close(pfd[1]);
-    if (rc != 0) {
-        close(pfd[0]);
-        return tg__set_error(TG_ERR_IO, "tg_csv_log_plot: cannot run %s: %s", prog, strerror(rc));
-    }
-    /* Keep the last non-empty line of what gnuplot says. */
-    char line[256];
-    size_t used = 0;
-    for (;;) {
-        char chunk[512];
-        ssize_t r = read(pfd[0], chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        for (ssize_t i = 0; i < r; i++) {
-            if (chunk[i] == '\n' || chunk[i] == '\r') {
-                if (used) memcpy(tail, line, used), tail[used] = '\0';
-                used = 0;
-            } else if (used + 1 < sizeof line) {
-                line[used++] = chunk[i];
-            }
-        }
-    }
-    if (used) memcpy(tail, line, used), tail[used] = '\0';
-    close(pfd[0]);
-    int status;
-    pid_t w;
-    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
-    }
-    if (w < 0) return TG_OK; /* SIGCHLD ignored: the caller judges by the output */
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return TG_OK;
+    tg__run_result r;
+    tg_status st = tg__run_program("tg_csv_log_plot", prog, argv, &r);
+    if (st != TG_OK || r.how == TG__RUN_UNKNOWN || (r.how == TG__RUN_EXITED && r.code == 0))
+        return st;
     return tg__set_error(TG_ERR_IO, "tg_csv_log_plot: gnuplot failed plotting %s%s%s", path,
-                         tail[0] ? ": " : "", tail);
+                         r.err_last[0] ? ": " : "", r.err_last);
 }
 
 TG_API tg_status tg_csv_log_plot(const char *csv_path, const char *out_path, const char *title) {
@@ -648,7 +560,7 @@ TG_API tg_status tg_csv_log_plot(const char *csv_path, const char *out_path, con
         return tg__set_error(TG_ERR_ARG, "%s: paths and title must not hold control characters",
                              fn);
     char prog[4096];
-    if (!find_gnuplot(prog, sizeof prog))
+    if (!tg__find_program("gnuplot", prog, sizeof prog))
         return tg__set_error(TG_ERR_UNSUPPORTED,
                              "%s: plotting %s needs the gnuplot program, which was not found on "
                              "PATH; install gnuplot (Debian: apt-get install gnuplot-nox) or plot "
@@ -658,11 +570,11 @@ TG_API tg_status tg_csv_log_plot(const char *csv_path, const char *out_path, con
         return tg__set_error(TG_ERR_IO, "%s: cannot read %s: %s", fn, csv_path, strerror(errno));
 
     char script[4096], tmp_out[4096];
-    int fd = make_temp(out_path, ".gp", script, sizeof script);
+    int fd = tg__temp_beside(out_path, "plot", ".gp", script, sizeof script);
     if (fd < 0)
         return tg__set_error(TG_ERR_IO, "%s: cannot create a temporary file next to %s: %s", fn,
                              out_path, strerror(errno));
-    int fd2 = make_temp(out_path, ".tmp", tmp_out, sizeof tmp_out);
+    int fd2 = tg__temp_beside(out_path, "plot", ".tmp", tmp_out, sizeof tmp_out);
     if (fd2 < 0) {
         tg_status st = tg__set_error(TG_ERR_IO, "%s: cannot create a temporary file next to %s: %s",
                                      fn, out_path, strerror(errno));
@@ -686,8 +598,9 @@ TG_API tg_status tg_csv_log_plot(const char *csv_path, const char *out_path, con
     struct stat sb;
     if (st == TG_OK && (stat(tmp_out, &sb) != 0 || sb.st_size == 0))
         st = tg__set_error(TG_ERR_IO, "%s: gnuplot wrote nothing for %s", fn, out_path);
-    if (st == TG_OK && rename(tmp_out, out_path) != 0)
-        st = tg__set_error(TG_ERR_IO, "%s: cannot write %s: %s", fn, out_path, strerror(errno));
-    if (st != TG_OK) unlink(tmp_out);
-    return st;
+    if (st != TG_OK) {
+        unlink(tmp_out);
+        return st;
+    }
+    return tg__commit_file(fn, tmp_out, out_path);
 }
