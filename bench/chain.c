@@ -3,7 +3,8 @@
  * Builds y = ((x * a) + b) * a + b ... with N one-element nodes, then runs backward,
  * several times on one graph (reset between repeats: the steady state a training
  * loop sees), and prints the median ns per node for forward and backward, the arena
- * bytes per step and the tapegrad mallocs per steady step.
+ * bytes per step and the tapegrad mallocs per steady step, then a RESULT line for
+ * bench/run. bench/reference/chain.py does the same with PyTorch tensors of one element.
  *
  * usage: chain [nodes (default 1000000)] [repeats (default 5)] */
 #include <stdio.h>
@@ -68,6 +69,11 @@ int main(int argc, char **argv) {
     printf("  arena     %zu bytes per step (%.0f bytes/node)\n", step_bytes,
            (double)step_bytes / (double)n);
     printf("  mallocs   %.1f per steady step\n", (double)steady_mallocs / reps);
+    printf("RESULT time=%.4e fwd_ns=%.1f bwd_ns=%.1f node_ns=%.1f bytes_per_node=%.0f "
+           "steady_allocs=%.1f\n",
+           (fwd[reps / 2] + bwd[reps / 2]) * 1e-9 * (double)n, fwd[reps / 2], bwd[reps / 2],
+           fwd[reps / 2] + bwd[reps / 2], (double)step_bytes / (double)n,
+           (double)steady_mallocs / reps);
     tg_graph_free(g);
     return 0;
 }

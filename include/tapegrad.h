@@ -16,6 +16,7 @@
 #include "tapegrad/checkpoint.h"
 #include "tapegrad/loss.h"
 #include "tapegrad/nn.h"
+#include "tapegrad/rnn.h"
 #include "tapegrad/optim.h"
 #include "tapegrad/data.h"
 #include "tapegrad/train.h"

@@ -806,6 +806,78 @@ static const case_def select_cases[] = {
     {"[2,3,2] axis 1 index -3", 1, {IN(G_ANY, 3, 2, 3, 2)}, {1, -3}, {0}},
 };
 
+/* ---- convolution and pooling ---- */
+/* conv2d, conv1d: arg = {stride[0], stride[1], padding[0], padding[1], dilation[0],
+ * dilation[1], groups} (0 = default); inputs x, w and, with 3 inputs, the bias */
+static tg_conv_opts conv_opts_of(const case_def *c) {
+    return (tg_conv_opts){{c->arg[0], c->arg[1]}, {c->arg[2], c->arg[3]}, {c->arg[4], c->arg[5]},
+                          c->arg[6]};
+}
+static tg_tensor *b_conv2d(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    const tg_conv_opts o = conv_opts_of(c);
+    return tg_conv2d(g, x[0], x[1], c->nin > 2 ? x[2] : NULL, &o);
+}
+static tg_tensor *b_conv1d(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    const tg_conv_opts o = conv_opts_of(c);
+    return tg_conv1d(g, x[0], x[1], c->nin > 2 ? x[2] : NULL, &o);
+}
+/* pools: arg = {kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1]} */
+static tg_tensor *b_max_pool2d(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    const tg_pool_opts o = {{c->arg[0], c->arg[1]}, {c->arg[2], c->arg[3]}, {c->arg[4], c->arg[5]}};
+    return tg_max_pool2d(g, x[0], &o);
+}
+static tg_tensor *b_avg_pool2d(tg_graph *g, tg_tensor *const *x, const case_def *c) {
+    const tg_pool_opts o = {{c->arg[0], c->arg[1]}, {c->arg[2], c->arg[3]}, {c->arg[4], c->arg[5]}};
+    return tg_avg_pool2d(g, x[0], &o);
+}
+UNARY_BUILD(global_avg_pool2d)
+static const case_def conv2d_cases[] = {
+    {"[2,2,5,5] w [3,2,3,3] b", 3,
+     {IN(G_ANY, 4, 2, 2, 5, 5), IN(G_ANY, 4, 3, 2, 3, 3), IN(G_ANY, 1, 3)}, {0}, {0}},
+    {"[1,4,5,5] w [4,2,3,3] stride 2 pad 1 groups 2 b", 3,
+     {IN(G_ANY, 4, 1, 4, 5, 5), IN(G_ANY, 4, 4, 2, 3, 3), IN(G_ANY, 1, 4)},
+     {2, 2, 1, 1, 0, 0, 2}, {0}},
+    {"[2,2,5,5] w [2,2,2,2] dilation 2 pad [1,0]", 2,
+     {IN(G_ANY, 4, 2, 2, 5, 5), IN(G_ANY, 4, 2, 2, 2, 2)}, {0, 0, 1, 0, 2, 2, 0}, {0}},
+    {"[2,4,4,4] w [2,4,1,1] 1x1 b", 3,
+     {IN(G_ANY, 4, 2, 4, 4, 4), IN(G_ANY, 4, 2, 4, 1, 1), IN(G_ANY, 1, 2)}, {0}, {0}},
+    {"[2,4,3,3] w [4,1,3,3] depthwise pad 1", 2,
+     {IN(G_ANY, 4, 2, 4, 3, 3), IN(G_ANY, 4, 4, 1, 3, 3)}, {0, 0, 1, 1, 0, 0, 4}, {0}},
+    {"[1,3,6,5] w [2,3,3,2] stride [2,1] pad [0,1] dil [1,2] b", 3,
+     {IN(G_ANY, 4, 1, 3, 6, 5), IN(G_ANY, 4, 2, 3, 3, 2), IN(G_ANY, 1, 2)},
+     {2, 1, 0, 1, 1, 2, 0}, {0}},
+    {"[2,2,4,4] w [4,2,1,1] 1x1 stride 2 groups 2", 2,
+     {IN(G_ANY, 4, 2, 2, 4, 4), IN(G_ANY, 4, 4, 1, 1, 1)}, {2, 2, 0, 0, 0, 0, 2}, {0}},
+    {"[2,3,5,4] w [2,3,2,3] stride 3 pad [1,2]", 2,
+     {IN(G_ANY, 4, 2, 3, 5, 4), IN(G_ANY, 4, 2, 3, 2, 3)}, {3, 3, 1, 2, 0, 0, 0}, {0}},
+};
+static const case_def conv1d_cases[] = {
+    {"[2,3,8] w [4,3,3] b", 3, {IN(G_ANY, 3, 2, 3, 8), IN(G_ANY, 3, 4, 3, 3), IN(G_ANY, 1, 4)},
+     {0}, {0}},
+    {"[2,4,9] w [4,2,3] stride 2 pad 1 groups 2", 2,
+     {IN(G_ANY, 3, 2, 4, 9), IN(G_ANY, 3, 4, 2, 3)}, {2, 0, 1, 0, 0, 0, 2}, {0}},
+    {"[1,2,10] w [3,2,2] dilation 3 pad 2 b", 3,
+     {IN(G_ANY, 3, 1, 2, 10), IN(G_ANY, 3, 3, 2, 2), IN(G_ANY, 1, 3)}, {0, 0, 2, 0, 3, 0, 0},
+     {0}},
+    {"[2,2,6] w [3,2,1] 1x1 b", 3, {IN(G_ANY, 3, 2, 2, 6), IN(G_ANY, 3, 3, 2, 1), IN(G_ANY, 1, 3)},
+     {0}, {0}},
+};
+/* the same windows for both pools; max pool inputs are distinct (no ties in a window) */
+#define POOL_CASES(NAME, GEN)                                                                      \
+    static const case_def NAME[] = {                                                               \
+        {"[2,2,4,4] 2x2", 1, {IN(GEN, 4, 2, 2, 4, 4)}, {2, 2}, {0}},                               \
+        {"[1,2,5,5] 3x3 stride 2 pad 1", 1, {IN(GEN, 4, 1, 2, 5, 5)}, {3, 3, 2, 2, 1, 1}, {0}},    \
+        {"[2,1,5,6] 2x3 stride 1", 1, {IN(GEN, 4, 2, 1, 5, 6)}, {2, 3, 1, 1}, {0}},                \
+        {"[1,3,4,5] 3x2 stride [1,2] pad 1", 1, {IN(GEN, 4, 1, 3, 4, 5)}, {3, 2, 1, 2, 1, 1}, {0}},\
+    }
+POOL_CASES(max_pool_cases, G_DISTINCT);
+POOL_CASES(avg_pool_cases, G_ANY);
+static const case_def global_pool_cases[] = {
+    {"[2,3,4,4]", 1, {IN(G_ANY, 4, 2, 3, 4, 4)}, {0}, {0}},
+    {"[1,2,1,1]", 1, {IN(G_ANY, 4, 1, 2, 1, 1)}, {0}, {0}},
+    {"[3,2,2,5]", 1, {IN(G_ANY, 4, 3, 2, 2, 5)}, {0}, {0}},
+};
+
 #define ENTRY(NAME, BUILD, CASES)                                                                  \
     { NAME, BUILD, CASES, (int)(sizeof CASES / sizeof CASES[0]) }
 
@@ -853,6 +925,11 @@ static const entry table[] = {
     ENTRY("embedding", b_embedding, embedding_cases),
     ENTRY("stack", b_stack, stack_cases),
     ENTRY("select", b_select, select_cases),
+    ENTRY("conv2d", b_conv2d, conv2d_cases),
+    ENTRY("conv1d", b_conv1d, conv1d_cases),
+    ENTRY("max_pool2d", b_max_pool2d, max_pool_cases),
+    ENTRY("avg_pool2d", b_avg_pool2d, avg_pool_cases),
+    ENTRY("global_avg_pool2d", b_global_avg_pool2d, global_pool_cases),
 };
 #define NTABLE ((int)(sizeof table / sizeof table[0]))
 

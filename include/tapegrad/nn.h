@@ -25,6 +25,7 @@
 #ifndef TAPEGRAD_NN_H
 #define TAPEGRAD_NN_H
 
+#include "tapegrad/ops.h"
 #include "tapegrad/params.h"
 
 #ifdef __cplusplus
@@ -179,6 +180,152 @@ TG_API tg_tensor *tg_sequential_forward(tg_graph *g, const tg_sequential *s, tg_
  * and then their total (user layers' parameters are not known to the container, and
  * the line says so). Returns TG_OK, TG_ERR_NULL or TG_ERR_IO. */
 TG_API tg_status tg_sequential_print(const tg_sequential *s, FILE *out);
+
+/* ---- convolutional and normalisation layers (src/nn/conv_layers.c) -----------------
+ * The same rules as the linear layer: parameters live in the store, named
+ * "<prefix>.weight", "<prefix>.bias" (and, for batch norm, "<prefix>.running_mean" and
+ * "<prefix>.running_var"); the layer structs are plain values pointing into it (nothing
+ * to free; the store must outlive them); *_init returns a tg_status (TG_ERR_NULL for
+ * NULL l, p or prefix; TG_ERR_ARG for a bad size or option, an empty or too long
+ * prefix, or a name already in the store; TG_ERR_NOMEM) and, on failure, zeroes *l and
+ * leaves the store unchanged (every name is checked before anything is added; only
+ * running out of memory half way can leave a parameter behind). Forward passes record
+ * the graph's first error, naming the layer ("conv2d layer 'conv1': input [64,3,28,28]
+ * should have 1 channels"), and return NULL; a NULL input or a graph in error gives
+ * NULL at once. docs/cnn.md has the details and examples/fashion_cnn.c a whole CNN. */
+
+/* Options of a conv2d layer; a zeroed struct (or NULL) is the default: stride 1,
+ * padding 0, dilation 1, one group, with a bias. */
+typedef struct tg_conv2d_layer_opts {
+    tg_conv_opts conv; /* stride, padding, dilation, groups, as tg_conv2d (zero = default) */
+    bool no_bias;      /* true: no bias parameter (bias is NULL) */
+} tg_conv2d_layer_opts;
+
+/* A 2-D convolution layer (PyTorch's nn.Conv2d), NCHW. */
+typedef struct tg_conv2d_layer {
+    tg_tensor *weight;    /* [out, in / groups, kh, kw], PyTorch's layout */
+    tg_tensor *bias;      /* [out], or NULL (no_bias) */
+    int in, out;          /* channels in and out */
+    int kernel[2];        /* kh, kw */
+    tg_conv_opts conv;    /* as given (zero fields = defaults) */
+} tg_conv2d_layer;
+
+/* Adds "<prefix>.weight" [out, in/groups, kh, kw] and (unless opts->no_bias)
+ * "<prefix>.bias" [out] to p, initialised as PyTorch's nn.Conv2d does (kaiming-uniform
+ * with a = sqrt(5)): weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in =
+ * (in / groups) kh kw, drawn from p's generator. in, out, kh, kw >= 1; the options
+ * non-negative; groups must divide in and out. Errors as described above. */
+TG_API tg_status tg_conv2d_layer_init(tg_conv2d_layer *l, tg_params *p, const char *prefix, int in,
+                                      int out, int kh, int kw, const tg_conv2d_layer_opts *opts);
+/* x [N, in, H, W] -> [N, out, OH, OW] (tg_conv2d with the layer's options). */
+TG_API tg_tensor *tg_conv2d_layer_forward(tg_graph *g, const tg_conv2d_layer *l, tg_tensor *x);
+
+/* Options of a batch-norm layer; a zeroed struct (or NULL) is the default, PyTorch's:
+ * momentum 0.1, eps 1e-5, affine. A zero momentum or eps means the default (ask for a
+ * tiny value to get almost none). */
+typedef struct tg_batch_norm_opts {
+    double momentum; /* running = (1 - momentum) running + momentum batch; in (0, 1] */
+    double eps;      /* added to the variance; > 0, finite */
+    bool no_affine;  /* true: no weight and bias (gamma 1, beta 0, nothing to learn) */
+} tg_batch_norm_opts;
+
+/* Batch normalisation over the channels (axis 1) of [N, C], [N, C, L] or [N, C, H, W]
+ * inputs (PyTorch's BatchNorm1d/2d). */
+typedef struct tg_batch_norm_layer {
+    tg_tensor *weight, *bias; /* gamma [C] (starts at 1), beta [C] (at 0); NULL when
+                                 no_affine */
+    tg_tensor *running_mean;  /* [C], starts at 0: FROZEN parameters (no gradient), */
+    tg_tensor *running_var;   /* [C], starts at 1:  so checkpoints save them and
+                                 optimizers, clipping and penalties leave them alone */
+    int features;             /* C */
+    double momentum, eps;     /* resolved: never 0 */
+} tg_batch_norm_layer;
+
+/* Adds "<prefix>.weight" and "<prefix>.bias" (trainable, unless opts->no_affine) and
+ * "<prefix>.running_mean" and "<prefix>.running_var" (frozen with
+ * tg_set_requires_grad(t, false)), each [features], to p. features >= 1; momentum
+ * must lie in [0, 1] and eps be >= 0, both finite (0 = the default). Errors as
+ * described above. */
+TG_API tg_status tg_batch_norm_layer_init(tg_batch_norm_layer *l, tg_params *p, const char *prefix,
+                                          int features, const tg_batch_norm_opts *opts);
+/* tg_batch_norm with the layer's tensors. Follows the graph's mode
+ * (tg_graph_set_training): in training mode it normalises with the batch's statistics
+ * and updates the running ones IN PLACE (even with gradients off; a side effect, not
+ * part of the graph); in evaluation mode it normalises with the running statistics and
+ * changes nothing. A layer copy whose running_mean and running_var are both NULL
+ * always uses batch statistics, and works in training mode only (this is how to
+ * gradient-check one without touching the real statistics). x's axis 1 must be
+ * `features`. */
+TG_API tg_tensor *tg_batch_norm_layer_forward(tg_graph *g, const tg_batch_norm_layer *l,
+                                              tg_tensor *x);
+
+/* Options of a layer-norm layer; zeroed (or NULL) = default: eps 1e-5, affine. */
+typedef struct tg_layer_norm_opts {
+    double eps;     /* >= 0, finite (0 = the default 1e-5) */
+    bool no_affine; /* true: no weight and bias */
+} tg_layer_norm_opts;
+
+/* Layer normalisation over the trailing dimensions `shape` (PyTorch's nn.LayerNorm). */
+typedef struct tg_layer_norm_layer {
+    tg_tensor *weight, *bias; /* of the normalised shape: 1 and 0 at first; NULL when
+                                 no_affine */
+    int ndim;                 /* how many trailing dimensions are normalised */
+    int shape[TG_MAX_DIMS];   /* their sizes */
+    double eps;
+} tg_layer_norm_layer;
+
+/* Adds "<prefix>.weight" (ones) and "<prefix>.bias" (zeros) of the given shape (unless
+ * opts->no_affine). 1 <= ndim <= TG_MAX_DIMS, every size >= 1. Errors as above. */
+TG_API tg_status tg_layer_norm_layer_init(tg_layer_norm_layer *l, tg_params *p, const char *prefix,
+                                          int ndim, const int *shape,
+                                          const tg_layer_norm_opts *opts);
+/* x [..., shape] -> the same shape, each trailing group normalised (tg_layer_norm). The
+ * same in training and evaluation mode. x must end with the layer's shape. */
+TG_API tg_tensor *tg_layer_norm_layer_forward(tg_graph *g, const tg_layer_norm_layer *l,
+                                              tg_tensor *x);
+
+/* A lookup table of `num` vectors of `dim` values (PyTorch's nn.Embedding). */
+typedef struct tg_embedding_layer {
+    tg_tensor *weight; /* [num, dim], starts N(0, 1) as in PyTorch */
+    int num, dim;
+} tg_embedding_layer;
+
+/* Adds "<prefix>.weight" [num, dim] ~ N(0, 1) from p's generator. num, dim >= 1.
+ * Errors as above. */
+TG_API tg_status tg_embedding_layer_init(tg_embedding_layer *l, tg_params *p, const char *prefix,
+                                         int num, int dim);
+/* indices (int32, of the given shape: ndim 0..TG_MAX_DIMS-1, copied) -> [shape..., dim]:
+ * row indices[i] of the table (tg_embedding). Every index must lie in 0..num-1. Its
+ * input is indices, not a tensor, so it is no tg_layer_fn: call it before a
+ * sequential and give the sequential its output. */
+TG_API tg_tensor *tg_embedding_layer_forward(tg_graph *g, const tg_embedding_layer *l,
+                                             const int32_t *indices, int ndim, const int *shape);
+
+/* Pooling as a layer: a plain value holding its kind and window. */
+typedef enum tg_pool_kind {
+    TG_POOL_MAX,        /* tg_max_pool2d with opts */
+    TG_POOL_AVG,        /* tg_avg_pool2d with opts */
+    TG_POOL_GLOBAL_AVG, /* tg_global_avg_pool2d: [N, C, H, W] -> [N, C]; opts unused */
+    TG_POOL_COUNT
+} tg_pool_kind;
+typedef struct tg_pool2d_layer {
+    tg_pool_kind kind;
+    tg_pool_opts opts; /* kernel (required for max and avg), stride (0 = kernel), padding */
+} tg_pool2d_layer;
+/* Applies the pooling l describes to x [N, C, H, W]. An unknown kind records a
+ * TG_ERR_ARG error; window errors are tg_max_pool2d's and tg_avg_pool2d's. */
+TG_API tg_tensor *tg_pool2d_layer_forward(tg_graph *g, const tg_pool2d_layer *l, tg_tensor *x);
+
+/* Sequential entries for these layers (tg_sequential_add with the layer's forward and a
+ * descriptive name, e.g. "conv2d 1 -> 32, 3x3 (conv1)"). The layer is referenced, not
+ * copied: it must stay where it is while the container is used. Returns TG_OK, or
+ * TG_ERR_NULL (s or l NULL, or a layer never initialised), TG_ERR_ARG (an unknown pool
+ * kind), TG_ERR_NOMEM; the container is unchanged on error. (tg_sequential_print
+ * counts these as user layers: their parameters are not in its total.) */
+TG_API tg_status tg_sequential_add_conv2d(tg_sequential *s, const tg_conv2d_layer *l);
+TG_API tg_status tg_sequential_add_batch_norm(tg_sequential *s, const tg_batch_norm_layer *l);
+TG_API tg_status tg_sequential_add_layer_norm(tg_sequential *s, const tg_layer_norm_layer *l);
+TG_API tg_status tg_sequential_add_pool2d(tg_sequential *s, const tg_pool2d_layer *l);
 
 #ifdef __cplusplus
 }

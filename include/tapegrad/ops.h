@@ -163,6 +163,48 @@ TG_API tg_tensor *tg_select(tg_graph *g, tg_tensor *x, int axis, int index);
  * n > max_out, out NULL). The inverse of tg_stack on the same axis. */
 TG_API int tg_unstack(tg_graph *g, tg_tensor *x, int axis, tg_tensor **out, int max_out);
 
+/* ---- convolution and pooling (NCHW) ---------------------------------------------------
+ * Options of a convolution; zero fields mean the defaults: stride 1, padding 0,
+ * dilation 1, groups 1. Index [0] is the height axis, [1] the width axis; conv1d reads
+ * [0] only (and applies it along L). NULL options are all defaults. Negative values
+ * are a TG_ERR_ARG error. */
+typedef struct tg_conv_opts {
+    int stride[2], padding[2], dilation[2], groups;
+} tg_conv_opts;
+/* 2-D convolution (cross-correlation, as PyTorch's conv2d): x [N,C,H,W], w
+ * [O,C/groups,KH,KW], b [O] or NULL (no bias) -> y [N,O,OH,OW] with
+ * OH = (H + 2 padding - dilation (KH - 1) - 1) / stride + 1 (floor; OW likewise),
+ *   y[n,o,i,j] = b[o] + sum_{c,kh,kw} w[o,c,kh,kw] x[n, g(o) C/groups + c,
+ *                i stride - padding + kh dilation, j stride - padding + kw dilation]
+ * with zeros outside x. Gradients accumulate into x, w and b. Errors (the graph's,
+ * naming the op and the shapes): x or w not 4-D, channels that do not match
+ * ("conv2d: input has 3 channels but weight [8,4,3,3] expects 4 (groups 1)"), C or O
+ * not divisible by groups, a bias that is not [O], an output size <= 0, bad options.
+ * Computed as im2col + matrix products (docs/conv.md), deterministic for any thread
+ * count. */
+TG_API tg_tensor *tg_conv2d(tg_graph *g, tg_tensor *x, tg_tensor *w, tg_tensor *b,
+                            const tg_conv_opts *o);
+/* 1-D convolution: x [N,C,L], w [O,C/groups,K], b [O] or NULL -> y [N,O,OL],
+ * OL = (L + 2 padding - dilation (K - 1) - 1) / stride + 1; options from index [0]. */
+TG_API tg_tensor *tg_conv1d(tg_graph *g, tg_tensor *x, tg_tensor *w, tg_tensor *b,
+                            const tg_conv_opts *o);
+/* Options of a pooling window: kernel [KH,KW] (each >= 1, required); stride 0 means the
+ * kernel size (PyTorch's default); 0 <= padding <= kernel / 2. The output is
+ * OH = (H + 2 padding - KH) / stride + 1 (floor, no ceil_mode); OW likewise. */
+typedef struct tg_pool_opts {
+    int kernel[2], stride[2], padding[2];
+} tg_pool_opts;
+/* Max over each window of x [N,C,H,W] -> [N,C,OH,OW]. Padding counts as -inf. The
+ * gradient goes to the maximum: the first one in row-major order on ties, as PyTorch
+ * (a NaN in a window is its maximum). The argmax indices are kept in the arena for
+ * backward. o is required (NULL is a TG_ERR_NULL error). */
+TG_API tg_tensor *tg_max_pool2d(tg_graph *g, tg_tensor *x, const tg_pool_opts *o);
+/* Mean over each window of x [N,C,H,W] -> [N,C,OH,OW]; padding counts as zeros in the
+ * mean (count_include_pad, PyTorch's default): the divisor is always KH KW. */
+TG_API tg_tensor *tg_avg_pool2d(tg_graph *g, tg_tensor *x, const tg_pool_opts *o);
+/* Mean over each plane: x [N,C,H,W] -> [N,C]. Empty planes (H W = 0) are an error. */
+TG_API tg_tensor *tg_global_avg_pool2d(tg_graph *g, tg_tensor *x);
+
 #ifdef __cplusplus
 }
 #endif

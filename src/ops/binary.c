@@ -68,8 +68,7 @@ static void apply(kind k, const tg_real *a, int an, const int *as, const tg_real
     const int last = yn - 1;
     const int64_t rowlen = ys[last], rows = numel / rowlen;
     const int nth = numel >= TG_PAR_MIN ? tg__threads() : 1;
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-    for (int t = 0; t < nth; t++) {
+    TG_PARALLEL_FOR(nth, for (int t = 0; t < nth; t++) {
         const int64_t r0 = rows * t / nth, r1 = rows * (t + 1) / nth;
         int idx[TG_MAX_DIMS] = {0};
         int64_t oa = 0, ob = 0, rem = r0;
@@ -90,7 +89,7 @@ static void apply(kind k, const tg_real *a, int an, const int *as, const tg_real
                 idx[i] = 0;
             }
         }
-    }
+    });
 }
 
 static tg_tensor *binary(tg_graph *g, const tg_op *op, kind k, tg_tensor *a, tg_tensor *b) {
@@ -121,10 +120,87 @@ static tg_real *scratch(tg_tensor *y) {
     return tg__alloc(y->g, (size_t)y->numel * sizeof(tg_real));
 }
 
+/* ---- the common case, straight into the gradient ---------------------------------------
+ * When x has all of y's elements (it was not broadcast), its gradient takes dy (times
+ * or over the other operand) element by element, with no scratch buffer and no
+ * summing: dx[i] += dy[i] OP o[i*so], so in {0, 1}. The same operations, rounded the
+ * same way, as the general path (scratch, then tg__sum_to_shape). Large arrays are
+ * cut into fixed chunks across threads. */
+typedef enum { G_ADD, G_SUB, G_MUL, G_DIV, G_NEG_MUL_DIV } grad_kind;
+
+/* dx[i] += f(dy[i], o[i*so], y[i]) over one chunk; with fresh (nothing has written dx
+ * yet in this pass: it holds garbage) dx[i] = 0 + f(...) instead. */
+#define GRAD_LOOP(EXPR)                                                                  \
+    do {                                                                                 \
+        if (fresh)                                                                       \
+            for (int64_t i = 0; i < n; i++) dx[i] = (tg_real)0 + (EXPR);                 \
+        else                                                                             \
+            for (int64_t i = 0; i < n; i++) dx[i] += (EXPR);                             \
+    } while (0)
+TG_SIMD static void grad_run(grad_kind k, bool fresh, tg_real *restrict dx,
+                             const tg_real *restrict dy, const tg_real *restrict o, int64_t so,
+                             const tg_real *restrict y, int64_t n) {
+    switch (k) {
+    case G_ADD:
+        GRAD_LOOP(dy[i]);
+        break;
+    case G_SUB:
+        GRAD_LOOP(-dy[i]);
+        break;
+    case G_MUL:
+        if (so)
+            GRAD_LOOP(dy[i] * o[i]);
+        else
+            GRAD_LOOP(dy[i] * o[0]);
+        break;
+    case G_DIV:
+        if (so)
+            GRAD_LOOP(dy[i] / o[i]);
+        else
+            GRAD_LOOP(dy[i] / o[0]);
+        break;
+    case G_NEG_MUL_DIV: /* db += (-dy y) / b */
+        if (so)
+            GRAD_LOOP(-dy[i] * y[i] / o[i]);
+        else
+            GRAD_LOOP(-dy[i] * y[i] / o[0]);
+        break;
+    }
+}
+#undef GRAD_LOOP
+
+/* The direct path, when x was not broadcast and the other operand o (or NULL) has y's
+ * elements or one. Returns false (nothing done) when it does not apply. */
+static bool grad_direct(grad_kind k, tg_tensor *x, const tg_tensor *o, const tg_tensor *y) {
+    if (x->numel != y->numel || (o && o->numel != y->numel && o->numel != 1)) return false;
+    bool fresh;
+    tg_real *dx = tg__grad_for_write(x, &fresh);
+    if (!dx) return true; /* out of memory: the graph's error says so */
+    const int64_t n = y->numel, so = o && o->numel == n && n > 1;
+    const tg_real *od = o ? o->data : NULL;
+    enum { CH = 8192 };
+    const int nth = n >= TG_PAR_MIN ? tg__threads() : 1;
+    if (nth <= 1) {
+        grad_run(k, fresh, dx, y->grad, od, so, y->data, n);
+        return true;
+    }
+    const int64_t nch = (n + CH - 1) / CH;
+#pragma omp parallel for schedule(static) num_threads(nth)
+    for (int64_t c = 0; c < nch; c++) {
+        const int64_t lo = c * CH, len = n - lo < CH ? n - lo : CH;
+        grad_run(k, fresh, dx + lo, y->grad + lo, od ? od + lo * so : NULL, so, y->data + lo,
+                 len);
+    }
+    return true;
+}
+
 /* ---- add: y = a + b; da += dy, db += dy (summed to shape) ------------------------- */
 static void add_backward(tg_node *n) {
-    accumulate(n->in[0], n->out->grad, n->out);
-    accumulate(n->in[1], n->out->grad, n->out);
+    for (int i = 0; i < 2; i++) {
+        tg_tensor *x = n->in[i];
+        if (tg__needs_grad(x) && !grad_direct(G_ADD, x, NULL, n->out))
+            accumulate(x, n->out->grad, n->out);
+    }
 }
 const tg_op tg__op_add = {"add", add_backward};
 TG_API tg_tensor *tg_add(tg_graph *g, tg_tensor *a, tg_tensor *b) {
@@ -133,9 +209,9 @@ TG_API tg_tensor *tg_add(tg_graph *g, tg_tensor *a, tg_tensor *b) {
 
 /* ---- sub: y = a - b; da += dy, db -= dy ------------------------------------------ */
 static void sub_backward(tg_node *n) {
-    tg_tensor *y = n->out, *b = n->in[1];
-    accumulate(n->in[0], y->grad, y);
-    if (!tg__needs_grad(b)) return;
+    tg_tensor *y = n->out, *a = n->in[0], *b = n->in[1];
+    if (tg__needs_grad(a) && !grad_direct(G_ADD, a, NULL, y)) accumulate(a, y->grad, y);
+    if (!tg__needs_grad(b) || grad_direct(G_SUB, b, NULL, y)) return;
     tg_real *t = scratch(y);
     if (!t) return;
     for (int64_t i = 0; i < y->numel; i++) t[i] = -y->grad[i];
@@ -151,7 +227,7 @@ static void mul_backward(tg_node *n) {
     tg_tensor *y = n->out;
     for (int i = 0; i < 2; i++) {
         tg_tensor *x = n->in[i], *other = n->in[1 - i];
-        if (!tg__needs_grad(x)) continue;
+        if (!tg__needs_grad(x) || grad_direct(G_MUL, x, other, y)) continue;
         tg_real *t = scratch(y);
         if (!t) return;
         apply(K_MUL, y->grad, y->ndim, y->shape, other->data, other->ndim, other->shape, t,
@@ -167,14 +243,14 @@ TG_API tg_tensor *tg_mul(tg_graph *g, tg_tensor *a, tg_tensor *b) {
 /* ---- div: y = a / b; da += dy / b, db -= dy * y / b ------------------------------- */
 static void div_backward(tg_node *n) {
     tg_tensor *y = n->out, *a = n->in[0], *b = n->in[1];
-    if (tg__needs_grad(a)) {
+    if (tg__needs_grad(a) && !grad_direct(G_DIV, a, b, y)) {
         tg_real *t = scratch(y);
         if (!t) return;
         apply(K_DIV, y->grad, y->ndim, y->shape, b->data, b->ndim, b->shape, t, y->ndim,
               y->shape);
         accumulate(a, t, y);
     }
-    if (tg__needs_grad(b)) {
+    if (tg__needs_grad(b) && !grad_direct(G_NEG_MUL_DIV, b, b, y)) {
         tg_real *t = scratch(y), *u = scratch(y);
         if (!t || !u) return;
         for (int64_t i = 0; i < y->numel; i++) t[i] = -y->grad[i] * y->data[i];

@@ -9,7 +9,9 @@
  *     dw[out,in] += dy[R,out]^T @ x[R,in]
  *     db[out]    += sum over rows of dy
  * w and b are often parameters (persistent tensors with no graph), so scratch memory
- * comes from the output's graph. */
+ * comes from the output's graph. When dx is an intermediate's gradient that nothing has
+ * written yet in this backward pass, its product is stored (beta = 0) rather than added
+ * to zeros. */
 #include <limits.h>
 
 #include "ops.h"
@@ -25,9 +27,7 @@ static void column_sums(tg_graph *g, const tg_real *dy, int64_t rows, int out, t
     double *acc = tg__alloc(g, (size_t)out * sizeof *acc);
     if (!acc) return;
     const int nth = rows * out >= DB_PAR_MIN && out >= 64 ? tg__threads() : 1;
-    (void)nth; /* only the pragma reads it */
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-    for (int c0 = 0; c0 < out; c0 += 64) {
+    TG_PARALLEL_FOR(nth, for (int c0 = 0; c0 < out; c0 += 64) {
         const int c1 = out - c0 < 64 ? out : c0 + 64;
         for (int j = c0; j < c1; j++) acc[j] = 0;
         for (int64_t r = 0; r < rows; r++) {
@@ -35,7 +35,7 @@ static void column_sums(tg_graph *g, const tg_real *dy, int64_t rows, int out, t
             for (int j = c0; j < c1; j++) acc[j] += row[j];
         }
         for (int j = c0; j < c1; j++) db[j] += (tg_real)acc[j];
-    }
+    });
 }
 
 /* The rows of x [..., in]: the product of its leading dimensions. */
@@ -50,10 +50,11 @@ static void linear_backward(tg_node *n) {
     tg_tensor *x = n->in[0], *w = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL, *y = n->out;
     const int out = w->shape[0], in = w->shape[1], rows = (int)rows_of(x);
     const tg_real *dy = y->grad;
-    if (tg__needs_grad(x)) { /* dx[R,in] += dy[R,out] @ w[out,in] */
-        tg_real *dx = tg__grad_buf(x);
+    if (tg__needs_grad(x)) { /* dx[R,in] += dy[R,out] @ w[out,in] (= when dx is fresh) */
+        bool overwrite;
+        tg_real *dx = tg__grad_for_write(x, &overwrite);
         if (!dx) return;
-        tgk_gemm(false, false, rows, in, out, 1, dy, out, w->data, in, 1, dx, in);
+        tgk_gemm(false, false, rows, in, out, 1, dy, out, w->data, in, overwrite ? 0 : 1, dx, in);
     }
     if (tg__needs_grad(w)) { /* dw[out,in] += dy[R,out]^T @ x[R,in] */
         tg_real *dw = tg__grad_buf(w);

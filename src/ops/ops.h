@@ -18,6 +18,7 @@ typedef enum tg_op_id {
     TG_OP_LINEAR, TG_OP_DROPOUT,
     TG_OP_BCE, TG_OP_BCE_WITH_LOGITS, TG_OP_CROSS_ENTROPY, TG_OP_NLL,
     TG_OP_BATCH_NORM, TG_OP_LAYER_NORM, TG_OP_EMBEDDING, TG_OP_STACK, TG_OP_SELECT,
+    TG_OP_CONV2D, TG_OP_CONV1D, TG_OP_MAX_POOL2D, TG_OP_AVG_POOL2D, TG_OP_GLOBAL_AVG_POOL2D,
     TG_OP_COUNT
 } tg_op_id;
 
@@ -51,6 +52,10 @@ extern const tg_op tg__op_batch_norm, tg__op_layer_norm;
 extern const tg_op tg__op_embedding;
 /* stack.c */
 extern const tg_op tg__op_stack, tg__op_select;
+/* conv.c */
+extern const tg_op tg__op_conv2d, tg__op_conv1d;
+/* pool.c */
+extern const tg_op tg__op_max_pool2d, tg__op_avg_pool2d, tg__op_global_avg_pool2d;
 
 /* ---- losses (loss.c), shared with src/nn/loss.c -------------------------------------
  * Checks what every two-tensor loss needs: a known reduction and pred and target of
@@ -76,6 +81,9 @@ typedef struct tg_unary_kind {
     const tg_op *op;
     tg_unary_fwd fwd;
     tg_unary_bwd bwd;
+    /* Optional: dx[i] = 0 + dy[i] * f'(x[i], y[i]), for a dx that nothing has written
+     * yet in this backward pass (no pass to zero it first). NULL: dx is zeroed, then bwd. */
+    tg_unary_bwd bwd_fresh;
 } tg_unary_kind;
 /* Runs a unary op; args (up to TG_NODE_FARGS values, may be NULL) are kept in the node. */
 tg_tensor *tg__unary(tg_graph *g, const tg_unary_kind *k, tg_tensor *a, const double *args);

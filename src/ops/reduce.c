@@ -22,7 +22,7 @@
 
 #define CHUNK 8192 /* elements per chunk of a row */
 #define LANES 8    /* interleaved partial sums in a chunk: independent adds, vectorised */
-#define COLS  256  /* sums: outputs per task in the column layout */
+#define COLS  1024  /* sums: outputs per task in the column layout */
 #define ECOLS 64   /* max and min: the same */
 
 typedef struct view {
@@ -74,7 +74,7 @@ static bool setup(tg_graph *g, const char *op, const tg_tensor *a, int axis, boo
 
 /* The sum of x[0..n), or of (x - c)^2 when sq, in double: LANES interleaved partial
  * sums, combined in a fixed order. */
-static double chunk_sum(const tg_real *restrict x, int64_t n, double c, bool sq) {
+TG_SIMD static double chunk_sum(const tg_real *restrict x, int64_t n, double c, bool sq) {
     double l[LANES] = {0};
     int64_t i = 0;
     if (sq) {
@@ -95,35 +95,47 @@ static double chunk_sum(const tg_real *restrict x, int64_t n, double c, bool sq)
     return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
 
+/* acc[j] += sum over k < n of base[k * stride + j], j < m, rows four at a time (a
+ * quarter of the loads and stores of acc): ((r0 + r1) + (r2 + r3)), in double. */
+TG_SIMD static void col_sums(const tg_real *restrict base, int64_t n, int64_t stride, int m,
+                             double *restrict acc) {
+    int64_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        const tg_real *r0 = base + k * stride, *r1 = r0 + stride;
+        const tg_real *r2 = r1 + stride, *r3 = r2 + stride;
+        for (int j = 0; j < m; j++)
+            acc[j] += ((double)r0[j] + (double)r1[j]) + ((double)r2[j] + (double)r3[j]);
+    }
+    for (; k < n; k++)
+        for (int j = 0; j < m; j++) acc[j] += base[k * stride + j];
+}
+
 /* out[o, j] = sum over k of x[o, k, j] (of (x[o, k, j] - center[o, j])^2 when center is
  * given), divided by div, into the doubles od or else the reals outr. False if scratch
  * memory could not be had (the graph's error says so). */
 static bool sum_kernel(tg_graph *g, const tg_real *x, view v, const double *center, double div,
                        double *od, tg_real *outr) {
     const int nth = nthreads(v.outer * v.n * v.inner);
-    (void)nth; /* only the pragmas read it */
     const bool sq = center != NULL;
     if (v.inner == 1) {
         const int64_t nch = (v.n + CHUNK - 1) / CHUNK;
         if (nch <= 1) { /* short rows: one task per output */
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-            for (int64_t o = 0; o < v.outer; o++) {
+            TG_PARALLEL_FOR(nth, for (int64_t o = 0; o < v.outer; o++) {
                 const double s = chunk_sum(x + o * v.n, v.n, sq ? center[o] : 0, sq) / div;
                 if (od)
                     od[o] = s;
                 else
                     outr[o] = (tg_real)s;
-            }
+            });
             return true;
         }
         double *part = tg__alloc(g, (size_t)(v.outer * nch) * sizeof *part);
         if (!part) return false;
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-        for (int64_t t = 0; t < v.outer * nch; t++) {
+        TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nch; t++) {
             const int64_t o = t / nch, lo = (t % nch) * CHUNK;
             const int64_t len = v.n - lo < CHUNK ? v.n - lo : CHUNK;
             part[t] = chunk_sum(x + o * v.n + lo, len, sq ? center[o] : 0, sq);
-        }
+        });
         for (int64_t o = 0; o < v.outer; o++) { /* chunks combined in order */
             double s = 0;
             for (int64_t c = 0; c < nch; c++) s += part[o * nch + c];
@@ -135,8 +147,7 @@ static bool sum_kernel(tg_graph *g, const tg_real *x, view v, const double *cent
         return true;
     }
     const int64_t nb = (v.inner + COLS - 1) / COLS;
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-    for (int64_t t = 0; t < v.outer * nb; t++) {
+    TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nb; t++) {
         const int64_t o = t / nb, j0 = (t % nb) * COLS;
         const int m = v.inner - j0 < COLS ? (int)(v.inner - j0) : COLS;
         double acc[COLS] = {0};
@@ -148,16 +159,8 @@ static bool sum_kernel(tg_graph *g, const tg_real *x, view v, const double *cent
                     const double d = base[k * v.inner + j] - c[j];
                     acc[j] += d * d;
                 }
-        } else { /* rows four at a time: a quarter of the loads and stores of acc */
-            int64_t k = 0;
-            for (; k + 4 <= v.n; k += 4) {
-                const tg_real *r0 = base + k * v.inner, *r1 = r0 + v.inner;
-                const tg_real *r2 = r1 + v.inner, *r3 = r2 + v.inner;
-                for (int j = 0; j < m; j++)
-                    acc[j] += ((double)r0[j] + (double)r1[j]) + ((double)r2[j] + (double)r3[j]);
-            }
-            for (; k < v.n; k++)
-                for (int j = 0; j < m; j++) acc[j] += base[k * v.inner + j];
+        } else {
+            col_sums(base, v.n, v.inner, m, acc);
         }
         for (int j = 0; j < m; j++) {
             if (od)
@@ -165,7 +168,7 @@ static bool sum_kernel(tg_graph *g, const tg_real *x, view v, const double *cent
             else
                 outr[o * v.inner + j0 + j] = (tg_real)(acc[j] / div);
         }
-    }
+    });
     return true;
 }
 
@@ -177,9 +180,7 @@ static void spread(const tg_real *dy, tg_real *dx, view v, double s, const tg_re
     const int64_t rows = v.inner >= CHUNK ? 1 : CHUNK / v.inner; /* rows of dx per task */
     const int64_t nk = (v.n + rows - 1) / rows;
     const int nth = nthreads(v.outer * v.n * v.inner);
-    (void)nth; /* only the pragmas read it */
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-    for (int64_t t = 0; t < v.outer * nk; t++) {
+    TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nk; t++) {
         const int64_t o = t / nk, k0 = (t % nk) * rows;
         const int64_t k1 = v.n - k0 < rows ? v.n : k0 + rows;
         const int64_t off = (o * v.n + k0) * v.inner, len = (k1 - k0) * v.inner;
@@ -206,7 +207,7 @@ static void spread(const tg_real *dy, tg_real *dx, view v, double s, const tg_re
                 }
             }
         }
-    }
+    });
 }
 
 /* ---- max and min ------------------------------------------------------------------ */
@@ -253,28 +254,24 @@ static tg_real chunk_ext(const tg_real *restrict x, int64_t n, bool mx) {
 /* out[o, j] = max (or min) over k of x[o, k, j]; v.n >= 1. */
 static bool ext_kernel(tg_graph *g, const tg_real *x, view v, bool mx, tg_real *out) {
     const int nth = nthreads(v.outer * v.n * v.inner);
-    (void)nth; /* only the pragmas read it */
     if (v.inner == 1) {
         const int64_t nch = (v.n + CHUNK - 1) / CHUNK;
         if (nch <= 1) {
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-            for (int64_t o = 0; o < v.outer; o++) out[o] = chunk_ext(x + o * v.n, v.n, mx);
+            TG_PARALLEL_FOR(nth, for (int64_t o = 0; o < v.outer; o++) out[o] = chunk_ext(x + o * v.n, v.n, mx););
             return true;
         }
         tg_real *part = tg__alloc(g, (size_t)(v.outer * nch) * sizeof *part);
         if (!part) return false;
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-        for (int64_t t = 0; t < v.outer * nch; t++) {
+        TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nch; t++) {
             const int64_t o = t / nch, lo = (t % nch) * CHUNK;
             const int64_t len = v.n - lo < CHUNK ? v.n - lo : CHUNK;
             part[t] = chunk_ext(x + o * v.n + lo, len, mx);
-        }
+        });
         for (int64_t o = 0; o < v.outer; o++) out[o] = chunk_ext(part + o * nch, nch, mx);
         return true;
     }
     const int64_t nb = (v.inner + ECOLS - 1) / ECOLS;
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-    for (int64_t t = 0; t < v.outer * nb; t++) {
+    TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nb; t++) {
         const int64_t o = t / nb, j0 = (t % nb) * ECOLS;
         const int m = v.inner - j0 < ECOLS ? (int)(v.inner - j0) : ECOLS;
         const tg_real *base = x + o * v.n * v.inner + j0;
@@ -296,7 +293,7 @@ static bool ext_kernel(tg_graph *g, const tg_real *x, view v, bool mx, tg_real *
             }
         }
         for (int j = 0; j < m; j++) out[o * v.inner + j0 + j] = nan[j] ? (tg_real)NAN : acc[j];
-    }
+    });
     return true;
 }
 
@@ -321,43 +318,38 @@ static void ext_backward(tg_node *n) {
     const view v = view_of(x, n->iarg[0]);
     const tg_real *xd = x->data, *yd = y->data, *dy = y->grad;
     const int nth = nthreads(x->numel);
-    (void)nth; /* only the pragmas read it */
     if (v.inner == 1) {
         const int64_t nch = (v.n + CHUNK - 1) / CHUNK;
         if (nch <= 1) {
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-            for (int64_t o = 0; o < v.outer; o++) {
+            TG_PARALLEL_FOR(nth, for (int64_t o = 0; o < v.outer; o++) {
                 const tg_real *r = xd + o * v.n;
                 const int64_t c = chunk_ties(r, v.n, yd[o]);
                 if (c) chunk_add_ties(r, v.n, yd[o], dy[o] / (tg_real)c, dx + o * v.n);
-            }
+            });
             return;
         }
         int64_t *cnt = tg__alloc(x->g, (size_t)(v.outer * nch) * sizeof *cnt);
         tg_real *share = tg__alloc(x->g, (size_t)v.outer * sizeof *share);
         if (!cnt || !share) return;
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-        for (int64_t t = 0; t < v.outer * nch; t++) {
+        TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nch; t++) {
             const int64_t o = t / nch, lo = (t % nch) * CHUNK;
             const int64_t len = v.n - lo < CHUNK ? v.n - lo : CHUNK;
             cnt[t] = chunk_ties(xd + o * v.n + lo, len, yd[o]);
-        }
+        });
         for (int64_t o = 0; o < v.outer; o++) {
             int64_t c = 0;
             for (int64_t k = 0; k < nch; k++) c += cnt[o * nch + k];
             share[o] = c ? dy[o] / (tg_real)c : (tg_real)0;
         }
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-        for (int64_t t = 0; t < v.outer * nch; t++) {
+        TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nch; t++) {
             const int64_t o = t / nch, lo = (t % nch) * CHUNK;
             const int64_t len = v.n - lo < CHUNK ? v.n - lo : CHUNK;
             chunk_add_ties(xd + o * v.n + lo, len, yd[o], share[o], dx + o * v.n + lo);
-        }
+        });
         return;
     }
     const int64_t nb = (v.inner + ECOLS - 1) / ECOLS;
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-    for (int64_t t = 0; t < v.outer * nb; t++) {
+    TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nb; t++) {
         const int64_t o = t / nb, j0 = (t % nb) * ECOLS;
         const int m = v.inner - j0 < ECOLS ? (int)(v.inner - j0) : ECOLS;
         const int64_t base = o * v.n * v.inner + j0, yo = o * v.inner + j0;
@@ -371,7 +363,7 @@ static void ext_backward(tg_node *n) {
                 const int64_t i = base + k * v.inner + j;
                 dx[i] += TIE(xd[i], yd[yo + j]) ? share[j] : (tg_real)0;
             }
-    }
+    });
 }
 
 /* ---- the ops ------------------------------------------------------------------------ */

@@ -49,6 +49,11 @@ static const tg_op *const op_table[] = {
     [TG_OP_EMBEDDING] = &tg__op_embedding,
     [TG_OP_STACK] = &tg__op_stack,
     [TG_OP_SELECT] = &tg__op_select,
+    [TG_OP_CONV2D] = &tg__op_conv2d,
+    [TG_OP_CONV1D] = &tg__op_conv1d,
+    [TG_OP_MAX_POOL2D] = &tg__op_max_pool2d,
+    [TG_OP_AVG_POOL2D] = &tg__op_avg_pool2d,
+    [TG_OP_GLOBAL_AVG_POOL2D] = &tg__op_global_avg_pool2d,
 };
 
 static_assert(sizeof op_table / sizeof op_table[0] == TG_OP_COUNT,

@@ -38,8 +38,10 @@ tg_tensor *tg__unary(tg_graph *g, const tg_unary_kind *k, tg_tensor *a, const do
 void tg__unary_backward(tg_node *n) {
     const tg_unary_kind *k = n->saved;
     tg_tensor *x = n->in[0], *y = n->out;
-    tg_real *dx = tg__grad_buf(x);
+    bool fresh = false;
+    tg_real *dx = k->bwd_fresh ? tg__grad_for_write(x, &fresh) : tg__grad_buf(x);
     if (!dx) return;
+    const tg_unary_bwd bwd = fresh ? k->bwd_fresh : k->bwd;
     const int64_t len = x->numel;
     const int nth = tg__threads();
     if (len >= TG_PAR_MIN && nth > 1) {
@@ -47,16 +49,17 @@ void tg__unary_backward(tg_node *n) {
 #pragma omp parallel for schedule(static) num_threads(nth)
         for (int64_t c = 0; c < nchunks; c++) {
             int64_t lo = c * CHUNK, m = len - lo < CHUNK ? len - lo : CHUNK;
-            k->bwd(x->data + lo, y->data + lo, y->grad + lo, dx + lo, m, n->farg);
+            bwd(x->data + lo, y->data + lo, y->grad + lo, dx + lo, m, n->farg);
         }
     } else {
-        k->bwd(x->data, y->data, y->grad, dx, len, n->farg);
+        bwd(x->data, y->data, y->grad, dx, len, n->farg);
     }
 }
 
-#define UNARY_OP(NAME, STR)                                                      \
-    const tg_op tg__op_##NAME = {STR, tg__unary_backward};                       \
-    static const tg_unary_kind NAME##_kind = {&tg__op_##NAME, NAME##_fwd, NAME##_bwd}
+#define UNARY_OP(NAME, STR)                                                               \
+    const tg_op tg__op_##NAME = {STR, tg__unary_backward};                                \
+    static const tg_unary_kind NAME##_kind = {                                            \
+        .op = &tg__op_##NAME, .fwd = NAME##_fwd, .bwd = NAME##_bwd}
 
 /* ---- neg: y = -x; dx += -dy ------------------------------------------------------- */
 static void neg_fwd(const tg_real *restrict x, tg_real *restrict y, int64_t n, const double *p) {

@@ -241,7 +241,7 @@ TG_API void tg_optim_free(tg_optim *o) {
 
 /* d = g + wd w; buf = first ? d : momentum buf + (1 - dampening) d;
  * d = nesterov ? d + momentum buf : buf; w -= lr d. Without momentum: w -= lr d. */
-static void sgd_kernel(const coef *c, tg_real *restrict w, const tg_real *restrict g,
+TG_SIMD static void sgd_kernel(const coef *c, tg_real *restrict w, const tg_real *restrict g,
                        tg_real *restrict buf, tg_real *restrict s1, tg_real *restrict s2,
                        int64_t n) {
     (void)s1, (void)s2;
@@ -271,7 +271,7 @@ static void sgd_kernel(const coef *c, tg_real *restrict w, const tg_real *restri
 /* (AdamW: w *= 1 - lr wd.) (Adam: d = g + wd w.) m = beta1 m + (1 - beta1) d;
  * v = beta2 v + (1 - beta2) d d; (amsgrad: vmax = max(vmax, v), used for v);
  * w -= step_size m / (sqrt(v) / sqrt(1 - beta2^t) + eps), step_size = lr / (1 - beta1^t). */
-static void adam_kernel(const coef *c, tg_real *restrict w, const tg_real *restrict g,
+TG_SIMD static void adam_kernel(const coef *c, tg_real *restrict w, const tg_real *restrict g,
                         tg_real *restrict m, tg_real *restrict v, tg_real *restrict vmax,
                         int64_t n) {
     const tg_real step = c->lr, wd = c->wd, decay = c->decay, b1 = c->b1, omb1 = c->omb1;
@@ -305,7 +305,7 @@ static void adam_kernel(const coef *c, tg_real *restrict w, const tg_real *restr
 /* d = g + wd w; sq = alpha sq + (1 - alpha) d d; (centered: ga = alpha ga + (1 - alpha) d,
  * avg = sqrt(sq - ga ga), else avg = sqrt(sq)) + eps;
  * momentum: buf = momentum buf + d / avg, w -= lr buf; else w -= lr d / avg. */
-static void rmsprop_kernel(const coef *c, tg_real *restrict w, const tg_real *restrict g,
+TG_SIMD static void rmsprop_kernel(const coef *c, tg_real *restrict w, const tg_real *restrict g,
                            tg_real *restrict sq, tg_real *restrict buf, tg_real *restrict ga,
                            int64_t n) {
     const tg_real lr = c->lr, wd = c->wd, al = c->b2, oma = c->omb2, eps = c->eps, mom = c->mom;
@@ -333,7 +333,7 @@ static void rmsprop_kernel(const coef *c, tg_real *restrict w, const tg_real *re
 }
 
 /* d = g + wd w; sum += d d; w -= clr d / (sqrt(sum) + eps), clr = lr / (1 + (t-1) lr_decay). */
-static void adagrad_kernel(const coef *c, tg_real *restrict w, const tg_real *restrict g,
+TG_SIMD static void adagrad_kernel(const coef *c, tg_real *restrict w, const tg_real *restrict g,
                            tg_real *restrict sum, tg_real *restrict s1, tg_real *restrict s2,
                            int64_t n) {
     (void)s1, (void)s2;
