@@ -81,8 +81,8 @@ static bool model_init(model *m, tg_params *p) {
            tg_sequential_add_conv2d(s, &m->conv2) == TG_OK &&
            tg_sequential_add_batch_norm(s, &m->bn2) == TG_OK &&
            tg_sequential_add_activation(s, TG_ACT_RELU) == TG_OK &&
-           tg_sequential_add_pool2d(s, &m->pool) == TG_OK && tg_sequential_add_flatten(s) == TG_OK &&
-           tg_sequential_add_linear(s, &m->fc1) == TG_OK &&
+           tg_sequential_add_pool2d(s, &m->pool) == TG_OK &&
+           tg_sequential_add_flatten(s) == TG_OK && tg_sequential_add_linear(s, &m->fc1) == TG_OK &&
            tg_sequential_add_activation(s, TG_ACT_RELU) == TG_OK &&
            tg_sequential_add_dropout(s, 0.3) == TG_OK &&
            tg_sequential_add_linear(s, &m->fc2) == TG_OK;
@@ -101,7 +101,7 @@ static int model_step(tg_graph *g, const model *m, tg_params *p, tg_tensor *xs,
 
 /* Times fn-like steps: reps timings of iters steps each (after one warm-up timing);
  * returns the median seconds per step, or -1 on error. */
-#define TIME_STEPS(reps, iters, call, out)                                                          \
+#define TIME_STEPS(reps, iters, call, out)                                                         \
     do {                                                                                           \
         double t_[100];                                                                            \
         (out) = -1;                                                                                \
@@ -119,9 +119,12 @@ int main(int argc, char **argv) {
     int batch = 64, threads = 1, reps = 5;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--batch") && v) batch = atoi(v), i++;
-        else if (!strcmp(a, "--threads") && v) threads = atoi(v), i++;
-        else if (!strcmp(a, "--reps") && v) reps = atoi(v), i++;
+        if (!strcmp(a, "--batch") && v)
+            batch = atoi(v), i++;
+        else if (!strcmp(a, "--threads") && v)
+            threads = atoi(v), i++;
+        else if (!strcmp(a, "--reps") && v)
+            reps = atoi(v), i++;
         else {
             fprintf(stderr, "usage: conv [--batch N] [--threads N] [--reps N]\n");
             return 2;
@@ -150,8 +153,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 2; k++) {
         const conv_case *c = &cases[k];
         if (!c->w || !c->b || !c->x || !c->dy) goto failed;
-        const double flop =
-            2.0 * batch * c->O * c->H * c->H * c->C * 9 * (c->xgrad ? 3 : 2);
+        const double flop = 2.0 * batch * c->O * c->H * c->H * c->C * 9 * (c->xgrad ? 3 : 2);
         int iters = (int)(0.1 * 30e9 / flop); /* ~0.1 s per timing at 30 GFLOP/s */
         if (iters < 1) iters = 1;
         double t;
@@ -172,9 +174,9 @@ int main(int argc, char **argv) {
     for (int i = 0; i < batch; i++) labels[i] = (int32_t)((i * 7) % 10);
     /* forward + backward: conv1 (fwd, dw), conv2 (fwd, dw, dx), fc1 (fwd, dw, dx),
      * fc2 (fwd, dw, dx) */
-    const double flop = 2.0 * batch *
-                        (32 * 28 * 28 * 9.0 * 2 + 64 * 14 * 14 * 32 * 9.0 * 3 + 3136 * 128.0 * 3 +
-                         128 * 10.0 * 3);
+    const double flop =
+        2.0 * batch *
+        (32 * 28 * 28 * 9.0 * 2 + 64 * 14 * 14 * 32 * 9.0 * 3 + 3136 * 128.0 * 3 + 128 * 10.0 * 3);
     double t;
     const int iters = 3;
     TIME_STEPS(reps, iters, model_step(g, &m, mp, x, labels), t);

@@ -45,21 +45,29 @@ static void copy_loop(float *restrict dst, const float *restrict src, long n, in
 }
 
 enum { OP_ADD, OP_MUL, OP_ADD_ROW, OP_RELU, OP_EXP, OP_SUM, OP_SUM_ROWS, OP_SUM_COLS, OP_COUNT };
-static const char *const names[OP_COUNT] = {"add", "mul", "add_bias", "relu", "exp",
-                                            "sum", "sum_rows", "sum_cols"};
+static const char *const names[OP_COUNT] = {"add", "mul", "add_bias", "relu",
+                                            "exp", "sum", "sum_rows", "sum_cols"};
 /* bytes moved per element: inputs read + output written */
 static const double bytes_per[OP_COUNT] = {12, 12, 8, 8, 8, 4, 4, 4};
 
 static tg_tensor *run_op(tg_graph *g, int op, tg_tensor *a, tg_tensor *b, tg_tensor *row) {
     switch (op) {
-    case OP_ADD: return tg_add(g, a, b);
-    case OP_MUL: return tg_mul(g, a, b);
-    case OP_ADD_ROW: return tg_add(g, a, row);
-    case OP_RELU: return tg_relu(g, a);
-    case OP_EXP: return tg_exp(g, a);
-    case OP_SUM: return tg_sum(g, a, TG_ALL, false);
-    case OP_SUM_ROWS: return tg_sum(g, a, 1, false);
-    default: return tg_sum(g, a, 0, false);
+    case OP_ADD:
+        return tg_add(g, a, b);
+    case OP_MUL:
+        return tg_mul(g, a, b);
+    case OP_ADD_ROW:
+        return tg_add(g, a, row);
+    case OP_RELU:
+        return tg_relu(g, a);
+    case OP_EXP:
+        return tg_exp(g, a);
+    case OP_SUM:
+        return tg_sum(g, a, TG_ALL, false);
+    case OP_SUM_ROWS:
+        return tg_sum(g, a, 1, false);
+    default:
+        return tg_sum(g, a, 0, false);
     }
 }
 
@@ -68,9 +76,12 @@ int main(int argc, char **argv) {
     int threads = 1, reps = 7;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--n") && v) n = atol(v), i++;
-        else if (!strcmp(a, "--threads") && v) threads = atoi(v), i++;
-        else if (!strcmp(a, "--reps") && v) reps = atoi(v), i++;
+        if (!strcmp(a, "--n") && v)
+            n = atol(v), i++;
+        else if (!strcmp(a, "--threads") && v)
+            threads = atoi(v), i++;
+        else if (!strcmp(a, "--reps") && v)
+            reps = atoi(v), i++;
         else {
             fprintf(stderr, "usage: elementwise [--n N] [--threads N] [--reps N]\n");
             return 2;

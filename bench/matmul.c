@@ -60,7 +60,8 @@ static void raw_step(int B, int in, int out, const tg_real *x, const tg_real *w,
 #ifdef BENCH_CBLAS
     GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1, x, in, w, in, 1, y, out);
     GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, B, 1, dy, out, x, in, 1, dw, in);
-    if (dx) GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, in, out, 1, dy, out, w, in, 1, dx, in);
+    if (dx)
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, in, out, 1, dy, out, w, in, 1, dx, in);
 #else
     (void)B, (void)in, (void)out, (void)x, (void)w, (void)y, (void)dy, (void)dw, (void)dx;
 #endif
@@ -70,9 +71,12 @@ int main(int argc, char **argv) {
     int batch = 64, threads = 1, reps = 7;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--batch") && v) batch = atoi(v), i++;
-        else if (!strcmp(a, "--threads") && v) threads = atoi(v), i++;
-        else if (!strcmp(a, "--reps") && v) reps = atoi(v), i++;
+        if (!strcmp(a, "--batch") && v)
+            batch = atoi(v), i++;
+        else if (!strcmp(a, "--threads") && v)
+            threads = atoi(v), i++;
+        else if (!strcmp(a, "--reps") && v)
+            reps = atoi(v), i++;
         else {
             fprintf(stderr, "usage: matmul [--batch N] [--threads N] [--reps N]\n");
             return 2;

@@ -9,10 +9,10 @@
  *
  * Every epoch is timed from its first batch to its last optimizer step (loading the
  * files is not timed); the program prints one line per epoch and then a RESULT line
- * with the median epoch time (wall clock, and the process's CPU time), the arithmetic rate (98.2 GFLOP per epoch of 60,000
- * images), the process's peak resident memory (getrusage ru_maxrss: the whole process,
- * data included) and the heap allocations tapegrad made during the steady-state steps
- * (every step after the first).
+ * with the median epoch time (wall clock, and the process's CPU time), the arithmetic rate (98.2
+ * GFLOP per epoch of 60,000 images), the process's peak resident memory (getrusage ru_maxrss: the
+ * whole process, data included) and the heap allocations tapegrad made during the steady-state
+ * steps (every step after the first).
  *
  * usage: mlp_train [--data DIR] [--batch N] [--threads N] [--epochs N] [--steps N]
  *                  [--eval] [--no-blas] [--seed N]
@@ -79,14 +79,22 @@ int main(int argc, char **argv) {
     unsigned long long seed = 42;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--data") && v) dir = v, i++;
-        else if (!strcmp(a, "--batch") && v) batch = atoi(v), i++;
-        else if (!strcmp(a, "--threads") && v) threads = atoi(v), i++;
-        else if (!strcmp(a, "--epochs") && v) epochs = atoi(v), i++;
-        else if (!strcmp(a, "--steps") && v) max_steps = atol(v), i++;
-        else if (!strcmp(a, "--seed") && v) seed = strtoull(v, NULL, 10), i++;
-        else if (!strcmp(a, "--eval")) eval = true;
-        else if (!strcmp(a, "--no-blas")) blas = false;
+        if (!strcmp(a, "--data") && v)
+            dir = v, i++;
+        else if (!strcmp(a, "--batch") && v)
+            batch = atoi(v), i++;
+        else if (!strcmp(a, "--threads") && v)
+            threads = atoi(v), i++;
+        else if (!strcmp(a, "--epochs") && v)
+            epochs = atoi(v), i++;
+        else if (!strcmp(a, "--steps") && v)
+            max_steps = atol(v), i++;
+        else if (!strcmp(a, "--seed") && v)
+            seed = strtoull(v, NULL, 10), i++;
+        else if (!strcmp(a, "--eval"))
+            eval = true;
+        else if (!strcmp(a, "--no-blas"))
+            blas = false;
         else {
             fprintf(stderr, "usage: mlp_train [--data DIR] [--batch N] [--threads N] "
                             "[--epochs N] [--steps N] [--eval] [--no-blas] [--seed N]\n");
@@ -193,11 +201,12 @@ int main(int argc, char **argv) {
     const double gflop = 98.2 * (max_steps > 0 ? (double)(max_steps * batch) / 60000.0 : 1.0);
     tg_stats st;
     tg_graph_stats(g, &st);
-    printf("RESULT time=%.4f cpu=%.4f gflops=%.2f maxrss_mib=%.1f steady_allocs=%llu arena_mib=%.2f "
-           "threads=%d batch=%d blas=%d loss=%.4f acc=%.2f\n",
-           med, cpu[epochs / 2], gflop / med, maxrss_mib(), (unsigned long long)steady_allocs,
-           (double)st.arena_reserved / (1024.0 * 1024.0), threads, batch, blas ? 1 : 0,
-           last_loss, acc);
+    printf(
+        "RESULT time=%.4f cpu=%.4f gflops=%.2f maxrss_mib=%.1f steady_allocs=%llu arena_mib=%.2f "
+        "threads=%d batch=%d blas=%d loss=%.4f acc=%.2f\n",
+        med, cpu[epochs / 2], gflop / med, maxrss_mib(), (unsigned long long)steady_allocs,
+        (double)st.arena_reserved / (1024.0 * 1024.0), threads, batch, blas ? 1 : 0, last_loss,
+        acc);
     tg_batcher_free(tb);
     tg_optim_free(opt);
     tg_graph_free(g);

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <tapegrad.h>
 
-#define S       12  /* image side */
+#define S       12 /* image side */
 #define CLASSES 4
 #define BATCH   32
 #define STEPS   300
@@ -76,7 +76,10 @@ static tg_tensor *checked_fn(tg_graph *g, tg_tensor *const *in, int n, void *use
         .conv1 = {in[IW1], in[IB1], GC_C, GC_C, {3, 3}, same},
         .conv2 = {in[IW2], in[IB2], GC_C, GC_C, {3, 3}, same},
         /* no running statistics: batch statistics only (training mode) */
-        .bn = {.weight = in[IGAMMA], .bias = in[IBETA], .features = GC_C, .momentum = 0.1,
+        .bn = {.weight = in[IGAMMA],
+               .bias = in[IBETA],
+               .features = GC_C,
+               .momentum = 0.1,
                .eps = 1e-5},
     };
     tg_tensor *y = block_forward(g, &b, in[IX]);
@@ -87,8 +90,8 @@ static tg_tensor *checked_fn(tg_graph *g, tg_tensor *const *in, int n, void *use
 static int gradcheck_block(void) {
     tg_graph *scratch = tg_graph_new();
     tg_seed(scratch, 7);
-    static const int shapes[IN_COUNT][4] = {
-        {2, GC_C, 5, 5}, {GC_C, GC_C, 3, 3}, {GC_C}, {GC_C}, {GC_C}, {GC_C, GC_C, 3, 3}, {GC_C}};
+    static const int shapes[IN_COUNT][4] = {{2, GC_C, 5, 5}, {GC_C, GC_C, 3, 3}, {GC_C}, {GC_C},
+                                            {GC_C},          {GC_C, GC_C, 3, 3}, {GC_C}};
     static const int ndims[IN_COUNT] = {4, 4, 1, 1, 1, 4, 1};
     tg_gradcheck_input in[IN_COUNT];
     for (int i = 0; i < IN_COUNT; i++) {
@@ -113,17 +116,24 @@ static int gradcheck_block(void) {
 /* One S x S picture of class c at a random place, in gaussian noise. */
 static void picture(tg_rng *r, int c, tg_real *img) {
     for (int i = 0; i < S * S; i++) img[i] = (tg_real)(0.3 * tg_rng_normal(r));
-    const int len = 5 + (int)(tg_rng_uniform(r) * 4);      /* 5..8 */
+    const int len = 5 + (int)(tg_rng_uniform(r) * 4);        /* 5..8 */
     const int y0 = (int)(tg_rng_uniform(r) * (S - len + 1)); /* the shape fits */
     const int x0 = (int)(tg_rng_uniform(r) * (S - len + 1));
     for (int k = 0; k < len; k++) {
         switch (c) {
-        case 0: img[(y0 + len / 2) * S + x0 + k] += 1; break; /* horizontal bar */
-        case 1: img[(y0 + k) * S + x0 + len / 2] += 1; break; /* vertical bar */
-        case 2: img[(y0 + k) * S + x0 + k] += 1; break;       /* diagonal */
-        default:                                              /* hollow square */
+        case 0:
+            img[(y0 + len / 2) * S + x0 + k] += 1;
+            break; /* horizontal bar */
+        case 1:
+            img[(y0 + k) * S + x0 + len / 2] += 1;
+            break; /* vertical bar */
+        case 2:
+            img[(y0 + k) * S + x0 + k] += 1;
+            break; /* diagonal */
+        default:   /* hollow square */
             img[y0 * S + x0 + k] += 1, img[(y0 + len - 1) * S + x0 + k] += 1;
-            if (k > 0 && k < len - 1) img[(y0 + k) * S + x0] += 1, img[(y0 + k) * S + x0 + len - 1] += 1;
+            if (k > 0 && k < len - 1)
+                img[(y0 + k) * S + x0] += 1, img[(y0 + k) * S + x0 + len - 1] += 1;
         }
     }
 }

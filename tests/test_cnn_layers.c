@@ -277,7 +277,8 @@ START_TEST(batch_norm_save_load_round_trip) {
     ck_assert_int_eq(tg_batch_norm_layer_init(&bn, p, "bn", 3, NULL), TG_OK);
     tg_tensor *x = tg_randn(g, 4, (int[]){4, 2, 5, 5}, 0.5, 2);
     for (int i = 0; i < 3; i++)
-        ck_assert_ptr_nonnull(tg_batch_norm_layer_forward(g, &bn, tg_conv2d_layer_forward(g, &c, x)));
+        ck_assert_ptr_nonnull(
+            tg_batch_norm_layer_forward(g, &bn, tg_conv2d_layer_forward(g, &c, x)));
     ck_assert_int_eq(tg_params_save(p, path), TG_OK);
     tg_graph_set_training(g, false);
     tg_tensor *want = tg_batch_norm_layer_forward(g, &bn, tg_conv2d_layer_forward(g, &c, x));
@@ -426,7 +427,8 @@ END_TEST
 START_TEST(pool_layers_are_the_ops) {
     tg_tensor *x = randn(4, (int[]){2, 3, 6, 6});
     const tg_pool2d_layer mx = {TG_POOL_MAX, {.kernel = {2, 2}}};
-    const tg_pool2d_layer av = {TG_POOL_AVG, {.kernel = {3, 3}, .stride = {1, 1}, .padding = {1, 1}}};
+    const tg_pool2d_layer av = {TG_POOL_AVG,
+                                {.kernel = {3, 3}, .stride = {1, 1}, .padding = {1, 1}}};
     const tg_pool2d_layer gap = {.kind = TG_POOL_GLOBAL_AVG};
     tg_tensor *y = tg_pool2d_layer_forward(g, &mx, x);
     assert_shape(y, 4, (int[]){2, 3, 3, 3});
@@ -441,7 +443,8 @@ START_TEST(pool_layers_are_the_ops) {
 }
 END_TEST
 
-/* ---- sequential, gradients, allocation -------------------------------------------------------- */
+/* ---- sequential, gradients, allocation --------------------------------------------------------
+ */
 
 typedef struct small_cnn {
     tg_conv2d_layer conv;
@@ -488,7 +491,8 @@ START_TEST(sequential_entries) {
      * evaluation mode, where nothing moves) */
     tg_graph_set_training(g, false);
     y = tg_sequential_forward(g, s, x);
-    tg_tensor *h = tg_relu(g, tg_batch_norm_layer_forward(g, &m.bn, tg_conv2d_layer_forward(g, &m.conv, x)));
+    tg_tensor *h =
+        tg_relu(g, tg_batch_norm_layer_forward(g, &m.bn, tg_conv2d_layer_forward(g, &m.conv, x)));
     h = tg_flatten(g, tg_pool2d_layer_forward(g, &m.pool, h));
     h = tg_linear_layer_forward(g, &m.fc, tg_layer_norm_layer_forward(g, &m.ln, h));
     ck_assert_double_eq(max_diff(y, h), 0);
@@ -512,8 +516,8 @@ enum { GX, GW, GB, GGAM, GBET, GN };
 static tg_tensor *block_fn(tg_graph *gg, tg_tensor *const *in, int n, void *user) {
     (void)n;
     const tg_conv2d_layer c = {in[GW], in[GB], 2, 3, {3, 3}, {.padding = {1, 1}}};
-    const tg_batch_norm_layer bn = {.weight = in[GGAM], .bias = in[GBET], .features = 3,
-                                    .momentum = 0.1, .eps = 1e-5};
+    const tg_batch_norm_layer bn = {
+        .weight = in[GGAM], .bias = in[GBET], .features = 3, .momentum = 0.1, .eps = 1e-5};
     const tg_pool2d_layer pool = {TG_POOL_AVG, {.kernel = {2, 2}}};
     tg_tensor *h = tg_batch_norm_layer_forward(gg, &bn, tg_conv2d_layer_forward(gg, &c, in[GX]));
     h = tg_tanh(gg, tg_pool2d_layer_forward(gg, &pool, h));
@@ -526,8 +530,8 @@ START_TEST(layers_gradcheck) {
     static const int nd[GN] = {4, 4, 1, 1, 1};
     tg_gradcheck_input in[GN];
     for (int i = 0; i < GN; i++)
-        in[i] = (tg_gradcheck_input){nd[i], shapes[i], tg_data(tg_randn(g, nd[i], shapes[i], 0.5, 1)),
-                                     true};
+        in[i] = (tg_gradcheck_input){nd[i], shapes[i],
+                                     tg_data(tg_randn(g, nd[i], shapes[i], 0.5, 1)), true};
     tg_tensor *r = randn(4, (int[]){2, 3, 2, 2});
     tg_gradcheck_report rep;
     ck_assert_int_eq(tg_gradcheck(block_fn, GN, in, tg_data(r), NULL, &rep), TG_OK);

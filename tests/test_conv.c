@@ -201,7 +201,10 @@ static void check_cfg(const cfg *c, uint64_t seed, bool twice) {
     if (tb) tg_set_requires_grad(tb, true);
     tg_conv_opts o = {{c->sh, c->sw}, {c->ph, c->pw}, {c->dh, c->dw}, c->G};
     if (c->one_d) o = (tg_conv_opts){{c->sw, 0}, {c->pw, 0}, {c->dw, 0}, c->G};
-    tg_tensor *y = c->one_d ? tg_conv1d(g, tx, tw, tb, &o) : tg_conv2d(g, tx, tw, tb, &o);
+    /* with twice, the input is an intermediate, -(-x): on the second pass its gradient
+     * buffer is stale, and the rule may store into it instead of adding */
+    tg_tensor *xin = twice ? tg_neg(g, tg_neg(g, tx)) : tx;
+    tg_tensor *y = c->one_d ? tg_conv1d(g, xin, tw, tb, &o) : tg_conv2d(g, xin, tw, tb, &o);
     CHECK(y != NULL, "%s: %s", desc, tg_graph_error(g));
     CHECK(tg_ndim(y) == nd, "%s: ndim %d", desc, tg_ndim(y));
     CHECK(tg_numel(y) == ny, "%s: numel %lld, want %lld", desc, (long long)tg_numel(y),

@@ -210,7 +210,8 @@ static void check_steady(int n, int side, int hidden, int classes, int batch, lo
     ck_assert_msg(s1.tg_allocs == s0.tg_allocs, "tapegrad allocated %llu times in %ld steady steps",
                   (unsigned long long)(s1.tg_allocs - s0.tg_allocs), steps);
     if (COUNT_MALLOC)
-        ck_assert_msg(s1.mallocs == s0.mallocs, "the process called malloc %lu times in %ld steady steps",
+        ck_assert_msg(s1.mallocs == s0.mallocs,
+                      "the process called malloc %lu times in %ld steady steps",
                       s1.mallocs - s0.mallocs, steps);
     ck_assert_uint_eq(s1.reserved, s0.reserved);
     ck_assert_int_eq(s1.blocks, s0.blocks);
@@ -280,12 +281,12 @@ START_TEST(backward_passes_repeat_exactly) {
     tg_set_requires_grad(x, true);
     tg_set_requires_grad(w, true);
     tg_set_requires_grad(b, true);
-    tg_tensor *z = tg_linear(g, x, w, b);                     /* [6,4] */
-    tg_tensor *h = tg_relu(g, z);                             /* h feeds three consumers */
+    tg_tensor *z = tg_linear(g, x, w, b); /* [6,4] */
+    tg_tensor *h = tg_relu(g, z);         /* h feeds three consumers */
     tg_tensor *d = tg_dropout(g, h, (tg_real)0.25);
-    tg_tensor *m = tg_mul(g, h, tg_sub(g, d, h));             /* dx of h: stored, then added */
+    tg_tensor *m = tg_mul(g, h, tg_sub(g, d, h)); /* dx of h: stored, then added */
     tg_tensor *e = tg_add(g, tg_div(g, m, tg_add(g, h, tg_scalar(g, 2))), h);
-    tg_tensor *logits = tg_matmul(g, e, w);                   /* w used twice: [6,5] */
+    tg_tensor *logits = tg_matmul(g, e, w); /* w used twice: [6,5] */
     const int32_t labels[6] = {0, 1, 2, 3, 1, 0};
     tg_tensor *loss = tg_add(g, tg_cross_entropy_loss(g, logits, labels, TG_REDUCE_MEAN, 0),
                              tg_mean(g, tg_mul(g, z, z), TG_ALL, false));
@@ -337,8 +338,8 @@ START_TEST(fast_dropout_mask_is_the_sequential_one) {
             for (int i = 0; i < n; i++) want[i] = tg_rng_uniform(&a) >= ps[t];
             tg__rng_keep_mask(&b, ps[t], got, n);
             ck_assert_msg(n == 0 || memcmp(want, got, (size_t)n) == 0, "p %g, n %d", ps[t], n);
-            ck_assert_msg(a.state == b.state && a.inc == b.inc, "generator state, p %g n %d",
-                          ps[t], n);
+            ck_assert_msg(a.state == b.state && a.inc == b.inc, "generator state, p %g n %d", ps[t],
+                          n);
         }
     }
 }
@@ -348,7 +349,7 @@ END_TEST
  * on the products of an MLP step (its shapes, smaller), every transpose, with one and
  * two threads. */
 START_TEST(gemm_kernel_choices_agree) {
-    const int shapes[][3] = {{64, 256, 300}, {256, 300, 64}, {64, 10, 256}, {10, 256, 64},
+    const int shapes[][3] = {{64, 256, 300}, {256, 300, 64}, {64, 10, 256},  {10, 256, 64},
                              {64, 256, 10},  {300, 17, 200}, {17, 300, 200}, {129, 129, 129}};
     for (int th = 1; th <= 2; th++) {
         tg_set_num_threads(th);
@@ -372,9 +373,10 @@ START_TEST(gemm_kernel_choices_agree) {
                 tgk_gemm_choose(0);
                 for (int i = 0; i < M * N; i++)
                     ck_assert_msg(fabs((double)C1[i] - (double)C2[i]) <=
-                                      (TG_PRECISION_DOUBLE ? 1e-12 : 1e-4) * (1 + fabs((double)C2[i])),
-                                  "%dx%dx%d ta %d tb %d threads %d at %d: %g vs %g", M, N, K, ta, tb,
-                                  th, i, (double)C1[i], (double)C2[i]);
+                                      (TG_PRECISION_DOUBLE ? 1e-12 : 1e-4) *
+                                          (1 + fabs((double)C2[i])),
+                                  "%dx%dx%d ta %d tb %d threads %d at %d: %g vs %g", M, N, K, ta,
+                                  tb, th, i, (double)C1[i], (double)C2[i]);
                 free(A);
                 free(B);
                 free(C1);

@@ -203,11 +203,11 @@ typedef struct tg_conv2d_layer_opts {
 
 /* A 2-D convolution layer (PyTorch's nn.Conv2d), NCHW. */
 typedef struct tg_conv2d_layer {
-    tg_tensor *weight;    /* [out, in / groups, kh, kw], PyTorch's layout */
-    tg_tensor *bias;      /* [out], or NULL (no_bias) */
-    int in, out;          /* channels in and out */
-    int kernel[2];        /* kh, kw */
-    tg_conv_opts conv;    /* as given (zero fields = defaults) */
+    tg_tensor *weight; /* [out, in / groups, kh, kw], PyTorch's layout */
+    tg_tensor *bias;   /* [out], or NULL (no_bias) */
+    int in, out;       /* channels in and out */
+    int kernel[2];     /* kh, kw */
+    tg_conv_opts conv; /* as given (zero fields = defaults) */
 } tg_conv2d_layer;
 
 /* Adds "<prefix>.weight" [out, in/groups, kh, kw] and (unless opts->no_bias)

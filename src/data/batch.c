@@ -235,7 +235,7 @@ static void fill_sample(tg_batcher *b, int64_t idx, tg_real *restrict out) {
  * of 64 then takes a third of the time: as long as one read in order). Samples of up
  * to PREFETCH_MAX_BYTES are requested whole, larger ones by their start (the hardware
  * prefetcher follows). */
-#define PREFETCH_AHEAD 4
+#define PREFETCH_AHEAD     4
 #define PREFETCH_MAX_BYTES 8192
 
 /* Always inlined: as a function of its own, gcc finds it has no effect (a prefetch is
@@ -243,7 +243,8 @@ static void fill_sample(tg_batcher *b, int64_t idx, tg_real *restrict out) {
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
-static inline void prefetch_sample(const tg_dataset *d, int64_t idx) {
+static inline void
+prefetch_sample(const tg_dataset *d, int64_t idx) {
 #if defined(__GNUC__)
     const size_t esz = d->bytes ? 1 : sizeof(float);
     const char *p = d->bytes ? (const char *)(d->bytes + idx * d->numel)

@@ -20,12 +20,13 @@
 /* The walk is a chain of dependent loads (tape entry, node, its inputs' headers, their
  * gradients) over memory long out of cache on a large graph: request the node a few
  * places ahead, and the input headers of one nearer, so the misses overlap. */
-#define AHEAD_NODE 8
+#define AHEAD_NODE   8
 #define AHEAD_INPUTS 4
 #if defined(__GNUC__)
 __attribute__((always_inline)) /* else gcc finds it has no effect and drops the calls */
 #endif
-static inline void prefetch_ahead(tg_node *const *tape, int64_t i) {
+static inline void
+prefetch_ahead(tg_node *const *tape, int64_t i) {
 #if defined(__GNUC__)
     if (i >= AHEAD_NODE) __builtin_prefetch(tape[i - AHEAD_NODE]);
     if (i >= AHEAD_INPUTS) {

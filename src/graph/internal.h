@@ -187,7 +187,7 @@ void tg__rng_keep_mask(tg_rng *r, double p, uint8_t *keep, int64_t n);
  * width (no reassociated sums, and gcc in ISO C mode does not fuse a*b+c): the results
  * are the same bits on every machine. Needs gcc and glibc's ifuncs; elsewhere (or with
  * -DTG_NO_SIMD_CLONES) it is empty and the loops are compiled once. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && \
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) &&       \
     !defined(TG_NO_SIMD_CLONES)
 #define TG_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -199,13 +199,13 @@ void tg__rng_keep_mask(tg_rng *r, double p, uint8_t *keep, int64_t n);
  * threads when nth > 1, else as a plain loop: an OpenMP region costs some 0.4 us even
  * when an if clause keeps it on one thread, which small ops would pay at every call.
  * (The statement is expanded twice; it may hold no preprocessor directive.) */
-#define TG_PARALLEL_FOR(nth, ...)                                                       \
-    do {                                                                                \
-        if ((nth) > 1) {                                                                \
-            _Pragma("omp parallel for schedule(static) num_threads(nth)") __VA_ARGS__ \
-        } else {                                                                        \
-            __VA_ARGS__                                                                 \
-        }                                                                               \
+#define TG_PARALLEL_FOR(nth, ...)                                                                  \
+    do {                                                                                           \
+        if ((nth) > 1) {                                                                           \
+            _Pragma("omp parallel for schedule(static) num_threads(nth)") __VA_ARGS__              \
+        } else {                                                                                   \
+            __VA_ARGS__                                                                            \
+        }                                                                                          \
     } while (0)
 
 /* Loops over at least this many elements are split across threads. */

@@ -53,7 +53,7 @@ TG_API int64_t tg_rng_below(tg_rng *r, int64_t n) {
  *     A s + C with A = a^L, C = c (a^(L-1) + ... + 1): LANES independent streams, each
  *     L = LANES draws apart, produce consecutive draws with no dependency between them. */
 #define PCG_MULT 6364136223846793005ULL
-#define LANES 8
+#define LANES    8
 
 static inline uint32_t pcg_output(uint64_t old) {
     uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
@@ -78,12 +78,12 @@ keep_mask_avx512(tg_rng *r, uint64_t thr, uint8_t *keep, int64_t n) {
         A *= PCG_MULT;
         C = C * PCG_MULT + r->inc;
     }
-    __m512i s0 = _mm512_set_epi64((long long)st[14], (long long)st[12], (long long)st[10],
-                                  (long long)st[8], (long long)st[6], (long long)st[4],
-                                  (long long)st[2], (long long)st[0]);
-    __m512i s1 = _mm512_set_epi64((long long)st[15], (long long)st[13], (long long)st[11],
-                                  (long long)st[9], (long long)st[7], (long long)st[5],
-                                  (long long)st[3], (long long)st[1]);
+    __m512i s0 =
+        _mm512_set_epi64((long long)st[14], (long long)st[12], (long long)st[10], (long long)st[8],
+                         (long long)st[6], (long long)st[4], (long long)st[2], (long long)st[0]);
+    __m512i s1 =
+        _mm512_set_epi64((long long)st[15], (long long)st[13], (long long)st[11], (long long)st[9],
+                         (long long)st[7], (long long)st[5], (long long)st[3], (long long)st[1]);
     const __m512i va = _mm512_set1_epi64((long long)A), vc = _mm512_set1_epi64((long long)C);
     const __m512i low32 = _mm512_set1_epi64(0xffffffffLL), vthr = _mm512_set1_epi64((long long)thr);
     int64_t i = 0;
@@ -92,7 +92,8 @@ keep_mask_avx512(tg_rng *r, uint64_t thr, uint8_t *keep, int64_t n) {
         for (int h = 0; h < 2; h++) {
             const __m512i old = h ? s1 : s0;
             /* xorshifted = ((old >> 18) ^ old) >> 27 (low 32 bits); rot = old >> 59 */
-            const __m512i xs = _mm512_srli_epi64(_mm512_xor_si512(_mm512_srli_epi64(old, 18), old), 27);
+            const __m512i xs =
+                _mm512_srli_epi64(_mm512_xor_si512(_mm512_srli_epi64(old, 18), old), 27);
             const __m512i rot = _mm512_srli_epi64(old, 59);
             /* rotate the low 32-bit half right by rot (the high half by 0: cut off) */
             x[h] = _mm512_and_si512(_mm512_rorv_epi32(xs, rot), low32);

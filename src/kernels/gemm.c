@@ -294,25 +294,25 @@ TGK_AVX2 TGK_NOINLINE void update_avx2(const tg_real *restrict t, tg_real *restr
 #define TGK_AVX512 __attribute__((target("avx512f")))
 #if TG_PRECISION_DOUBLE
 typedef __m512d vreal;
-#define V_ZERO()      _mm512_setzero_pd()
-#define V_LOAD(p)     _mm512_load_pd(p)
-#define V_SET1(x)     _mm512_set1_pd(x)
+#define V_ZERO()       _mm512_setzero_pd()
+#define V_LOAD(p)      _mm512_load_pd(p)
+#define V_SET1(x)      _mm512_set1_pd(x)
 #define V_FMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
-#define V_STORE(p, v) _mm512_store_pd((p), (v))
+#define V_STORE(p, v)  _mm512_store_pd((p), (v))
 #else
 typedef __m512 vreal;
-#define V_ZERO()      _mm512_setzero_ps()
-#define V_LOAD(p)     _mm512_load_ps(p)
-#define V_SET1(x)     _mm512_set1_ps(x)
+#define V_ZERO()       _mm512_setzero_ps()
+#define V_LOAD(p)      _mm512_load_ps(p)
+#define V_SET1(x)      _mm512_set1_ps(x)
 #define V_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
-#define V_STORE(p, v) _mm512_store_ps((p), (v))
+#define V_STORE(p, v)  _mm512_store_ps((p), (v))
 #endif
 
 /* S slivers (ap, ap + sa) by P panels (bp, bp + sb, ...): tile (s, j) goes to
  * t + (s*P + j) * MR*NR, row r at + r*NR. */
 TGK_AVX512 TGK_INLINE void wide_body(int kc, const tg_real *restrict ap, size_t sa,
-                          const tg_real *restrict bp, size_t sb, tg_real *restrict t, int S,
-                          int P) {
+                                     const tg_real *restrict bp, size_t sb, tg_real *restrict t,
+                                     int S, int P) {
     vreal acc[WIDE_S * MR][WIDE_P];
 #pragma GCC unroll 8
     for (int i = 0; i < S * MR; i++) {
@@ -342,11 +342,11 @@ TGK_AVX512 TGK_INLINE void wide_body(int kc, const tg_real *restrict ap, size_t 
                 V_STORE(t + (s * P + j) * (MR * NR) + r * NR, acc[s * MR + r][j]);
 }
 
-#define WIDE(S, P)                                                                            \
-    TGK_AVX512 TGK_NOINLINE void wide_##S##x##P(int kc, const tg_real *restrict ap, size_t sa, \
-                                                const tg_real *restrict bp, size_t sb,        \
-                                                tg_real *restrict t) {                        \
-        wide_body(kc, ap, sa, bp, sb, t, S, P);                                               \
+#define WIDE(S, P)                                                                                 \
+    TGK_AVX512 TGK_NOINLINE void wide_##S##x##P(int kc, const tg_real *restrict ap, size_t sa,     \
+                                                const tg_real *restrict bp, size_t sb,             \
+                                                tg_real *restrict t) {                             \
+        wide_body(kc, ap, sa, bp, sb, t, S, P);                                                    \
     }
 WIDE(1, 1)
 WIDE(1, 2)
@@ -360,12 +360,11 @@ TGK_AVX512 TGK_NOINLINE void update_avx512(const tg_real *restrict t, tg_real *r
 }
 #endif
 
-
 /* The wide kernels over mc rows (packed at ap, slivers sa apart) and ncg columns (packed
  * at bp, panels sb apart) of C (at c): up to WIDE_S slivers by WIDE_P panels a call. */
-static void wide_tiles(const gemm_args *g, const kernels *k, int kc, int mode,
-                       const tg_real *ap, size_t sa, const tg_real *bp, size_t sb, int mc,
-                       int ncg, tg_real *c, tg_real *wtile) {
+static void wide_tiles(const gemm_args *g, const kernels *k, int kc, int mode, const tg_real *ap,
+                       size_t sa, const tg_real *bp, size_t sb, int mc, int ncg, tg_real *c,
+                       tg_real *wtile) {
     const int nsl = (mc + MR - 1) / MR, npa = (ncg + NR - 1) / NR;
     for (int si = 0; si < nsl; si += WIDE_S) {
         const int S = nsl - si < WIDE_S ? nsl - si : WIDE_S;
@@ -376,8 +375,8 @@ static void wide_tiles(const gemm_args *g, const kernels *k, int kc, int mode,
                 const int ir = (si + s) * MR, mr = mc - ir < MR ? mc - ir : MR;
                 for (int j = 0; j < P; j++) {
                     const int jr = (pj + j) * NR, nr = ncg - jr < NR ? ncg - jr : NR;
-                    k->update(wtile + (s * P + j) * (MR * NR), c + (size_t)ir * g->ldc + jr,
-                              g->ldc, mr, nr, g->alpha, g->beta, mode);
+                    k->update(wtile + (s * P + j) * (MR * NR), c + (size_t)ir * g->ldc + jr, g->ldc,
+                              mr, nr, g->alpha, g->beta, mode);
                 }
             }
         }
@@ -389,7 +388,7 @@ static void wide_tiles(const gemm_args *g, const kernels *k, int kc, int mode,
  * a time: 16 rows of B (the panel's columns) are loaded, transposed in registers and
  * stored as 16 rows of the panel; the depths left over go one by one. */
 TGK_AVX512 TGK_NOINLINE void pack_b_t16(const tg_real *restrict b, size_t ldb, int kc,
-                                      tg_real *restrict bp) {
+                                        tg_real *restrict bp) {
     int p = 0;
     for (; p + 16 <= kc; p += 16) {
         __m512 r[16], t[16], u[16];

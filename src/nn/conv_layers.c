@@ -90,8 +90,8 @@ TG_API tg_status tg_conv2d_layer_init(tg_conv2d_layer *l, tg_params *p, const ch
                              prefix, c->groups, in, out);
     static const char *const suffix[2] = {".weight", ".bias"};
     char names[2][MAX_PARAM_NAME + 1];
-    tg_status st = make_names(p, "tg_conv2d_layer_init", "conv2d layer", prefix,
-                              o->no_bias ? 1 : 2, suffix, names);
+    tg_status st = make_names(p, "tg_conv2d_layer_init", "conv2d layer", prefix, o->no_bias ? 1 : 2,
+                              suffix, names);
     if (st != TG_OK) return st;
 
     tg_conv2d_layer t = {.in = in, .out = out, .kernel = {kh, kw}, .conv = *c};
@@ -216,7 +216,9 @@ TG_API tg_status tg_layer_norm_layer_init(tg_layer_norm_layer *l, tg_params *p, 
     memset(l, 0, sizeof *l);
     if (!p || !prefix || !shape)
         return tg__set_error(TG_ERR_NULL, "tg_layer_norm_layer_init: %s is NULL",
-                             !p ? "parameter store" : !prefix ? "prefix" : "shape");
+                             !p        ? "parameter store"
+                             : !prefix ? "prefix"
+                                       : "shape");
     static const tg_layer_norm_opts defaults = {0};
     const tg_layer_norm_opts *o = opts ? opts : &defaults;
     if (ndim < 1 || ndim > TG_MAX_DIMS)
@@ -224,8 +226,9 @@ TG_API tg_status tg_layer_norm_layer_init(tg_layer_norm_layer *l, tg_params *p, 
                              ndim, TG_MAX_DIMS);
     for (int i = 0; i < ndim; i++)
         if (shape[i] < 1)
-            return tg__set_error(TG_ERR_ARG, "layer norm layer '%s': shape[%d] is %d; sizes must "
-                                             "be >= 1",
+            return tg__set_error(TG_ERR_ARG,
+                                 "layer norm layer '%s': shape[%d] is %d; sizes must "
+                                 "be >= 1",
                                  prefix, i, shape[i]);
     if (!(o->eps >= 0 && isfinite(o->eps)))
         return tg__set_error(TG_ERR_ARG, "layer norm layer '%s': eps %g must be finite and >= 0",
@@ -241,7 +244,8 @@ TG_API tg_status tg_layer_norm_layer_init(tg_layer_norm_layer *l, tg_params *p, 
     tg_layer_norm_layer t = {.ndim = ndim, .eps = o->eps > 0 ? o->eps : 1e-5};
     memcpy(t.shape, shape, (size_t)ndim * sizeof *shape);
     if (!o->no_affine) {
-        if (!(t.weight = add(p, names[0], ndim, shape)) || !(t.bias = add(p, names[1], ndim, shape)))
+        if (!(t.weight = add(p, names[0], ndim, shape)) ||
+            !(t.bias = add(p, names[1], ndim, shape)))
             return layer_error(TG_ERR_NOMEM, "layer norm layer", prefix);
         st = tg_init_tensor(t.weight, TG_INIT_CONSTANT, 1, 0, NULL);
         if (st != TG_OK) return layer_error(st, "layer norm layer", prefix);
@@ -280,8 +284,9 @@ TG_API tg_status tg_embedding_layer_init(tg_embedding_layer *l, tg_params *p, co
         return tg__set_error(TG_ERR_NULL, "tg_embedding_layer_init: %s is NULL",
                              p ? "prefix" : "parameter store");
     if (num < 1 || dim < 1)
-        return tg__set_error(TG_ERR_ARG, "embedding layer '%s': num and dim must be >= 1, got %d, %d",
-                             prefix, num, dim);
+        return tg__set_error(TG_ERR_ARG,
+                             "embedding layer '%s': num and dim must be >= 1, got %d, %d", prefix,
+                             num, dim);
     static const char *const suffix[1] = {".weight"};
     char names[1][MAX_PARAM_NAME + 1];
     tg_status st =
@@ -379,8 +384,8 @@ TG_API tg_status tg_sequential_add_batch_norm(tg_sequential *s, const tg_batch_n
 }
 
 TG_API tg_status tg_sequential_add_layer_norm(tg_sequential *s, const tg_layer_norm_layer *l) {
-    tg_status st = seq_check(s, l, l && l->ndim > 0 && l->ndim <= TG_MAX_DIMS,
-                             "tg_sequential_add_layer_norm");
+    tg_status st =
+        seq_check(s, l, l && l->ndim > 0 && l->ndim <= TG_MAX_DIMS, "tg_sequential_add_layer_norm");
     if (st != TG_OK) return st;
     char name[64], lab[MAX_PARAM_NAME + 1], shp[TG_SHAPE_STR];
     label(l->weight, ".weight", lab, sizeof lab);

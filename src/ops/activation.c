@@ -44,13 +44,13 @@ TG_API tg_tensor *tg_relu(tg_graph *g, tg_tensor *a) { return tg__unary(g, &relu
 
 /* ---- leaky_relu: y = x if x > 0 else s x; dx += dy * (x > 0 ? 1 : s) --------------- */
 TG_SIMD static void leaky_relu_fwd(const tg_real *restrict x, tg_real *restrict y, int64_t n,
-                           const double *p) {
+                                   const double *p) {
     const tg_real s = (tg_real)p[0];
     for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : s * x[i];
 }
 TG_SIMD static void leaky_relu_bwd(const tg_real *restrict x, const tg_real *restrict y,
-                           const tg_real *restrict dy, tg_real *restrict dx, int64_t n,
-                           const double *p) {
+                                   const tg_real *restrict dy, tg_real *restrict dx, int64_t n,
+                                   const double *p) {
     (void)y;
     const tg_real s = (tg_real)p[0];
     for (int64_t i = 0; i < n; i++) {
@@ -143,8 +143,8 @@ static void sigmoid_fwd(const tg_real *restrict x, tg_real *restrict y, int64_t 
     }
 }
 TG_SIMD static void sigmoid_bwd(const tg_real *restrict x, const tg_real *restrict y,
-                        const tg_real *restrict dy, tg_real *restrict dx, int64_t n,
-                        const double *p) {
+                                const tg_real *restrict dy, tg_real *restrict dx, int64_t n,
+                                const double *p) {
     (void)x, (void)p;
     for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * y[i] * ((tg_real)1 - y[i]);
 }
@@ -159,7 +159,8 @@ static void tanh_fwd(const tg_real *restrict x, tg_real *restrict y, int64_t n, 
     for (int64_t i = 0; i < n; i++) y[i] = tanh(x[i]);
 }
 TG_SIMD static void tanh_bwd(const tg_real *restrict x, const tg_real *restrict y,
-                     const tg_real *restrict dy, tg_real *restrict dx, int64_t n, const double *p) {
+                             const tg_real *restrict dy, tg_real *restrict dx, int64_t n,
+                             const double *p) {
     (void)x, (void)p;
     for (int64_t i = 0; i < n; i++) dx[i] += dy[i] * ((tg_real)1 - y[i] * y[i]);
 }

@@ -68,28 +68,29 @@ static void apply(kind k, const tg_real *a, int an, const int *as, const tg_real
     const int last = yn - 1;
     const int64_t rowlen = ys[last], rows = numel / rowlen;
     const int nth = numel >= TG_PAR_MIN ? tg__threads() : 1;
-    TG_PARALLEL_FOR(nth, for (int t = 0; t < nth; t++) {
-        const int64_t r0 = rows * t / nth, r1 = rows * (t + 1) / nth;
-        int idx[TG_MAX_DIMS] = {0};
-        int64_t oa = 0, ob = 0, rem = r0;
-        for (int i = last - 1; i >= 0; i--) {
-            idx[i] = (int)(rem % ys[i]);
-            rem /= ys[i];
-            oa += idx[i] * sta[i];
-            ob += idx[i] * stb[i];
-        }
-        for (int64_t r = r0; r < r1; r++) {
-            fn(a + oa, sta[last], b + ob, stb[last], y + r * rowlen, rowlen);
+    TG_PARALLEL_FOR(
+        nth, for (int t = 0; t < nth; t++) {
+            const int64_t r0 = rows * t / nth, r1 = rows * (t + 1) / nth;
+            int idx[TG_MAX_DIMS] = {0};
+            int64_t oa = 0, ob = 0, rem = r0;
             for (int i = last - 1; i >= 0; i--) {
-                oa += sta[i];
-                ob += stb[i];
-                if (++idx[i] < ys[i]) break;
-                oa -= sta[i] * ys[i];
-                ob -= stb[i] * ys[i];
-                idx[i] = 0;
+                idx[i] = (int)(rem % ys[i]);
+                rem /= ys[i];
+                oa += idx[i] * sta[i];
+                ob += idx[i] * stb[i];
             }
-        }
-    });
+            for (int64_t r = r0; r < r1; r++) {
+                fn(a + oa, sta[last], b + ob, stb[last], y + r * rowlen, rowlen);
+                for (int i = last - 1; i >= 0; i--) {
+                    oa += sta[i];
+                    ob += stb[i];
+                    if (++idx[i] < ys[i]) break;
+                    oa -= sta[i] * ys[i];
+                    ob -= stb[i] * ys[i];
+                    idx[i] = 0;
+                }
+            }
+        });
 }
 
 static tg_tensor *binary(tg_graph *g, const tg_op *op, kind k, tg_tensor *a, tg_tensor *b) {
@@ -130,12 +131,12 @@ typedef enum { G_ADD, G_SUB, G_MUL, G_DIV, G_NEG_MUL_DIV } grad_kind;
 
 /* dx[i] += f(dy[i], o[i*so], y[i]) over one chunk; with fresh (nothing has written dx
  * yet in this pass: it holds garbage) dx[i] = 0 + f(...) instead. */
-#define GRAD_LOOP(EXPR)                                                                  \
-    do {                                                                                 \
-        if (fresh)                                                                       \
-            for (int64_t i = 0; i < n; i++) dx[i] = (tg_real)0 + (EXPR);                 \
-        else                                                                             \
-            for (int64_t i = 0; i < n; i++) dx[i] += (EXPR);                             \
+#define GRAD_LOOP(EXPR)                                                                            \
+    do {                                                                                           \
+        if (fresh)                                                                                 \
+            for (int64_t i = 0; i < n; i++) dx[i] = (tg_real)0 + (EXPR);                           \
+        else                                                                                       \
+            for (int64_t i = 0; i < n; i++) dx[i] += (EXPR);                                       \
     } while (0)
 TG_SIMD static void grad_run(grad_kind k, bool fresh, tg_real *restrict dx,
                              const tg_real *restrict dy, const tg_real *restrict o, int64_t so,
@@ -188,8 +189,7 @@ static bool grad_direct(grad_kind k, tg_tensor *x, const tg_tensor *o, const tg_
 #pragma omp parallel for schedule(static) num_threads(nth)
     for (int64_t c = 0; c < nch; c++) {
         const int64_t lo = c * CH, len = n - lo < CH ? n - lo : CH;
-        grad_run(k, fresh, dx + lo, y->grad + lo, od ? od + lo * so : NULL, so, y->data + lo,
-                 len);
+        grad_run(k, fresh, dx + lo, y->grad + lo, od ? od + lo * so : NULL, so, y->data + lo, len);
     }
     return true;
 }

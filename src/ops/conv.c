@@ -59,8 +59,8 @@
 typedef struct conv_info {
     tgk_conv_geom g; /* one sample */
     int N, O, G;
-    int nb;       /* samples per block */
-    bool direct;  /* 1x1, stride 1, no padding: col = x */
+    int nb;        /* samples per block */
+    bool direct;   /* 1x1, stride 1, no padding: col = x */
     bool wino;     /* forward by Winograd */
     bool wino_bwd; /* dw by Winograd */
     bool wino_dx;  /* dx by Winograd (wino_bwd, and padding <= 2) */
@@ -181,9 +181,9 @@ static wino_pass wino_forward_pass(const conv_info *ci) {
  *     dw += G^T [sum over tiles (A dy A^T) . V] G     (V: the input tiles of the forward)
  *     dx += the forward pass over dy with the kernels turned 180 degrees and channels
  *           swapped, padding 2 - p
- * dw or dx may be NULL (not wanted). */
+ * dw or dx may be NULL (not wanted); dx_add false stores dx (every element) instead. */
 static bool wino_backward(tg_graph *g, const conv_info *ci, const tg_real *x, const tg_real *w,
-                          const tg_real *dy, tg_real *dw, tg_real *dx) {
+                          const tg_real *dy, tg_real *dw, tg_real *dx, bool dx_add) {
     const wino_pass f = wino_forward_pass(ci); /* tiles over y */
     const wino_pass b = {ci->N,   ci->O,   ci->g.OH,     ci->g.OW,     ci->g.C,
                          ci->g.H, ci->g.W, 2 - ci->g.ph, 2 - ci->g.pw, ci->G}; /* over x */
@@ -247,7 +247,7 @@ static bool wino_backward(tg_graph *g, const conv_info *ci, const tg_real *x, co
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
         for (int s = 0; s < nb; s++) /* dx += A^T M2 A */
             tgk_wino_output(M2 + s * Ts2, T2, C * T2, (int)C, b.OH, b.OW, TH2, TW2,
-                            dx + (n0 + s) * sx, true, NULL, scratch + thread_id() * scr);
+                            dx + (n0 + s) * sx, dx_add, NULL, scratch + thread_id() * scr);
     }
     if (dw) tgk_wino_weight_grad(dU, (int)O, (int)Cg, dw);
     return true;
@@ -283,7 +283,7 @@ static void bias_grad(const conv_info *ci, const tg_real *dy, tg_real *db) {
 
 /* dw (when not NULL) and dx (when not NULL) through the columns. */
 static bool cols_backward(tg_graph *g, const conv_info *ci, const tg_real *x, const tg_real *w,
-                          const tg_real *dy, tg_real *dw, tg_real *dx, tg_real *db) {
+                          const tg_real *dy, tg_real *dw, tg_real *dx, bool dx_add, tg_real *db) {
     const int64_t P = positions(ci), O = ci->O, C = ci->g.C;
     const int Og = cout_g(ci), Cg = cin_g(ci), Kg = krows_g(ci), G = ci->G;
     const int64_t xs = C * ci->g.H * ci->g.W;
@@ -321,7 +321,7 @@ static bool cols_backward(tg_graph *g, const conv_info *ci, const tg_real *x, co
                 const tgk_csmat dyg = cseg(dy, O, (int64_t)gi * Og, n0, P);
                 if (ci->direct) /* dx_g[Cg, F] += w_g^T[Cg, Og] @ dy_g[Og, F] */
                     tgk_conv_mm(true, Cg, (int)F, Og, wg, Kg, dyg,
-                                seg(dx, C, (int64_t)gi * Cg, n0, P), true, NULL, nth);
+                                seg(dx, C, (int64_t)gi * Cg, n0, P), dx_add, NULL, nth);
                 else /* col_g[Kg, F] = w_g^T[Kg, Og] @ dy_g[Og, F] */
                     tgk_conv_mm(true, Kg, (int)F, Og, wg, Kg, dyg,
                                 (tgk_smat){col + (int64_t)gi * Kg * F, F, P, P}, false, NULL, nth);
@@ -354,19 +354,27 @@ static void conv_backward(tg_node *n) {
     const tg_real *dy = y->grad;
     const bool need_w = tg__needs_grad(w), need_x = tg__needs_grad(x);
     tg_real *db = b && tg__needs_grad(b) ? tg__grad_buf(b) : NULL;
-    tg_real *dw = need_w ? tg__grad_buf(w) : NULL, *dx = need_x ? tg__grad_buf(x) : NULL;
+    tg_real *dw = need_w ? tg__grad_buf(w) : NULL;
+    /* dx may be stored rather than added (its buffer is then garbage) by the ways that
+     * write each element once: Winograd's output transform and the 1x1 product */
+    bool dx_fresh = false;
+    tg_real *dx = need_x ? tg__grad_for_write(x, &dx_fresh) : NULL;
     if (tg__failed(g)) return; /* a gradient buffer could not be had */
+    const bool dx_once = y->numel > 0 && (ci->wino_dx || ci->direct);
+    if (dx && dx_fresh && !dx_once) memset(dx, 0, (size_t)x->numel * sizeof(tg_real));
     /* db in the weight gradient's pass over dy when that pass has dy as its rows */
     const bool fuse_db = db && dw && !ci->wino_bwd && krows_g(ci) < cout_g(ci) && y->numel > 0;
     if (db && !fuse_db) bias_grad(ci, dy, db);
     if ((!dw && !dx) || y->numel == 0) return;
     if (ci->wino_bwd) { /* dw, and dx when its padding allows */
         tg_real *wdx = ci->wino_dx ? dx : NULL;
-        if ((dw || wdx) && !wino_backward(g, ci, x->data, w->data, dy, dw, wdx)) return;
+        if ((dw || wdx) && !wino_backward(g, ci, x->data, w->data, dy, dw, wdx, !dx_fresh)) return;
         dw = NULL;
         if (wdx) dx = NULL;
     }
-    if (dw || dx) cols_backward(g, ci, x->data, w->data, dy, dw, dx, fuse_db ? db : NULL);
+    if (dw || dx)
+        cols_backward(g, ci, x->data, w->data, dy, dw, dx, !dx_fresh || !ci->direct,
+                      fuse_db ? db : NULL);
 }
 const tg_op tg__op_conv2d = {"conv2d", conv_backward};
 const tg_op tg__op_conv1d = {"conv1d", conv_backward};
@@ -515,8 +523,8 @@ static bool conv_setup(tg_graph *g, const char *op, int dims, const tg_tensor *x
                       .G = G};
     ci->direct =
         KH == 1 && KW == 1 && stride[0] == 1 && stride[1] == 1 && pad[0] == 0 && pad[1] == 0;
-    const bool w3 = tgk_wino_enabled() && KH == 3 && KW == 3 && stride[0] == 1 &&
-                    stride[1] == 1 && dil[0] == 1 && dil[1] == 1;
+    const bool w3 = tgk_wino_enabled() && KH == 3 && KW == 3 && stride[0] == 1 && stride[1] == 1 &&
+                    dil[0] == 1 && dil[1] == 1;
     const double h = (double)Cg * (O / G) / ((double)Cg + O / G);
     ci->wino = w3 && h >= WINO_FWD_MIN;
     ci->wino_bwd = w3 && h >= WINO_BWD_MIN;

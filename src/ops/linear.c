@@ -27,15 +27,16 @@ static void column_sums(tg_graph *g, const tg_real *dy, int64_t rows, int out, t
     double *acc = tg__alloc(g, (size_t)out * sizeof *acc);
     if (!acc) return;
     const int nth = rows * out >= DB_PAR_MIN && out >= 64 ? tg__threads() : 1;
-    TG_PARALLEL_FOR(nth, for (int c0 = 0; c0 < out; c0 += 64) {
-        const int c1 = out - c0 < 64 ? out : c0 + 64;
-        for (int j = c0; j < c1; j++) acc[j] = 0;
-        for (int64_t r = 0; r < rows; r++) {
-            const tg_real *row = dy + r * out;
-            for (int j = c0; j < c1; j++) acc[j] += row[j];
-        }
-        for (int j = c0; j < c1; j++) db[j] += (tg_real)acc[j];
-    });
+    TG_PARALLEL_FOR(
+        nth, for (int c0 = 0; c0 < out; c0 += 64) {
+            const int c1 = out - c0 < 64 ? out : c0 + 64;
+            for (int j = c0; j < c1; j++) acc[j] = 0;
+            for (int64_t r = 0; r < rows; r++) {
+                const tg_real *row = dy + r * out;
+                for (int j = c0; j < c1; j++) acc[j] += row[j];
+            }
+            for (int j = c0; j < c1; j++) db[j] += (tg_real)acc[j];
+        });
 }
 
 /* The rows of x [..., in]: the product of its leading dimensions. */

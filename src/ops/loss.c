@@ -61,10 +61,11 @@ static tg_tensor *elem_loss(tg_graph *g, const tg_op *op, elem_fwd fwd, tg_tenso
     const int64_t n = a->numel;
     const int nth = n >= TG_PAR_MIN ? tg__threads() : 1;
     const int64_t nch = (n + CHUNK - 1) / CHUNK;
-    TG_PARALLEL_FOR(nth, for (int64_t c = 0; c < nch; c++) {
-        const int64_t lo = c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
-        fwd(a->data + lo, t->data + lo, y->data + lo, len);
-    });
+    TG_PARALLEL_FOR(
+        nth, for (int64_t c = 0; c < nch; c++) {
+            const int64_t lo = c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
+            fwd(a->data + lo, t->data + lo, y->data + lo, len);
+        });
     tg__record(g, op, y, 2, (tg_tensor *[]){a, t});
     return tg__failed(g) ? NULL : y;
 }
@@ -76,10 +77,12 @@ static void elem_backward(tg_node *n, elem_bwd bwd) {
     const int64_t len = y->numel;
     const int nth = len >= TG_PAR_MIN ? tg__threads() : 1;
     const int64_t nch = (len + CHUNK - 1) / CHUNK;
-    TG_PARALLEL_FOR(nth, for (int64_t c = 0; c < nch; c++) {
-        const int64_t lo = c * CHUNK, m = len - lo < CHUNK ? len - lo : CHUNK;
-        bwd(a->data + lo, t->data + lo, y->grad + lo, da ? da + lo : NULL, dt ? dt + lo : NULL, m);
-    });
+    TG_PARALLEL_FOR(
+        nth, for (int64_t c = 0; c < nch; c++) {
+            const int64_t lo = c * CHUNK, m = len - lo < CHUNK ? len - lo : CHUNK;
+            bwd(a->data + lo, t->data + lo, y->grad + lo, da ? da + lo : NULL, dt ? dt + lo : NULL,
+                m);
+        });
 }
 
 /* ---- bce: y = -(t max(ln p, -100) + (1 - t) max(ln(1 - p), -100))
@@ -240,13 +243,14 @@ static void ce_backward(tg_node *n) {
     const int rows = x->shape[0], c = x->shape[1];
     const double ls = n->farg[0], off = ls / c, on = 1 - ls + off;
     const int nth = (int64_t)rows * c >= TG_PAR_MIN ? tg__threads() : 1;
-    TG_PARALLEL_FOR(nth, for (int i = 0; i < rows; i++) {
-        const double s = row_scale(n, i), lse = sv->lse[i];
-        const tg_real *xi = x->data + (int64_t)i * c;
-        tg_real *di = dx + (int64_t)i * c;
-        for (int k = 0; k < c; k++) di[k] += (tg_real)(s * (exp(xi[k] - lse) - off));
-        di[sv->labels[i]] -= (tg_real)(s * (on - off));
-    });
+    TG_PARALLEL_FOR(
+        nth, for (int i = 0; i < rows; i++) {
+            const double s = row_scale(n, i), lse = sv->lse[i];
+            const tg_real *xi = x->data + (int64_t)i * c;
+            tg_real *di = dx + (int64_t)i * c;
+            for (int k = 0; k < c; k++) di[k] += (tg_real)(s * (exp(xi[k] - lse) - off));
+            di[sv->labels[i]] -= (tg_real)(s * (on - off));
+        });
 }
 const tg_op tg__op_cross_entropy = {"cross_entropy", ce_backward};
 
@@ -268,20 +272,21 @@ TG_API tg_tensor *tg_cross_entropy_loss(tg_graph *g, tg_tensor *logits, const in
     if (!sv->lse || !li) return NULL;
     const double ls = label_smoothing;
     const int nth = (int64_t)rows * c >= TG_PAR_MIN ? tg__threads() : 1;
-    TG_PARALLEL_FOR(nth, for (int i = 0; i < rows; i++) {
-        const tg_real *xi = logits->data + (int64_t)i * c;
-        double m = xi[0];
-        for (int k = 1; k < c; k++) m = xi[k] > m ? xi[k] : m;
-        double s = 0, sx = 0;
-        for (int k = 0; k < c; k++) {
-            s += exp(xi[k] - m);
-            sx += xi[k];
-        }
-        const double lse = m + log(s);
-        sv->lse[i] = lse;
-        /* -sum_c q_c (x_c - lse) = lse - (1-ls) x_label - ls mean_c(x_c) */
-        li[i] = lse - (1 - ls) * xi[sv->labels[i]] - (ls > 0 ? ls * sx / c : 0);
-    });
+    TG_PARALLEL_FOR(
+        nth, for (int i = 0; i < rows; i++) {
+            const tg_real *xi = logits->data + (int64_t)i * c;
+            double m = xi[0];
+            for (int k = 1; k < c; k++) m = xi[k] > m ? xi[k] : m;
+            double s = 0, sx = 0;
+            for (int k = 0; k < c; k++) {
+                s += exp(xi[k] - m);
+                sx += xi[k];
+            }
+            const double lse = m + log(s);
+            sv->lse[i] = lse;
+            /* -sum_c q_c (x_c - lse) = lse - (1-ls) x_label - ls mean_c(x_c) */
+            li[i] = lse - (1 - ls) * xi[sv->labels[i]] - (ls > 0 ? ls * sx / c : 0);
+        });
     class_reduce(li, rows, r, y->data);
     tg_node *nd = class_record(g, &tg__op_cross_entropy, logits, y, r, sv);
     if (nd) nd->farg[0] = ls;

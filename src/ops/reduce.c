@@ -22,7 +22,7 @@
 
 #define CHUNK 8192 /* elements per chunk of a row */
 #define LANES 8    /* interleaved partial sums in a chunk: independent adds, vectorised */
-#define COLS  1024  /* sums: outputs per task in the column layout */
+#define COLS  1024 /* sums: outputs per task in the column layout */
 #define ECOLS 64   /* max and min: the same */
 
 typedef struct view {
@@ -120,22 +120,24 @@ static bool sum_kernel(tg_graph *g, const tg_real *x, view v, const double *cent
     if (v.inner == 1) {
         const int64_t nch = (v.n + CHUNK - 1) / CHUNK;
         if (nch <= 1) { /* short rows: one task per output */
-            TG_PARALLEL_FOR(nth, for (int64_t o = 0; o < v.outer; o++) {
-                const double s = chunk_sum(x + o * v.n, v.n, sq ? center[o] : 0, sq) / div;
-                if (od)
-                    od[o] = s;
-                else
-                    outr[o] = (tg_real)s;
-            });
+            TG_PARALLEL_FOR(
+                nth, for (int64_t o = 0; o < v.outer; o++) {
+                    const double s = chunk_sum(x + o * v.n, v.n, sq ? center[o] : 0, sq) / div;
+                    if (od)
+                        od[o] = s;
+                    else
+                        outr[o] = (tg_real)s;
+                });
             return true;
         }
         double *part = tg__alloc(g, (size_t)(v.outer * nch) * sizeof *part);
         if (!part) return false;
-        TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nch; t++) {
-            const int64_t o = t / nch, lo = (t % nch) * CHUNK;
-            const int64_t len = v.n - lo < CHUNK ? v.n - lo : CHUNK;
-            part[t] = chunk_sum(x + o * v.n + lo, len, sq ? center[o] : 0, sq);
-        });
+        TG_PARALLEL_FOR(
+            nth, for (int64_t t = 0; t < v.outer * nch; t++) {
+                const int64_t o = t / nch, lo = (t % nch) * CHUNK;
+                const int64_t len = v.n - lo < CHUNK ? v.n - lo : CHUNK;
+                part[t] = chunk_sum(x + o * v.n + lo, len, sq ? center[o] : 0, sq);
+            });
         for (int64_t o = 0; o < v.outer; o++) { /* chunks combined in order */
             double s = 0;
             for (int64_t c = 0; c < nch; c++) s += part[o * nch + c];
@@ -147,28 +149,29 @@ static bool sum_kernel(tg_graph *g, const tg_real *x, view v, const double *cent
         return true;
     }
     const int64_t nb = (v.inner + COLS - 1) / COLS;
-    TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nb; t++) {
-        const int64_t o = t / nb, j0 = (t % nb) * COLS;
-        const int m = v.inner - j0 < COLS ? (int)(v.inner - j0) : COLS;
-        double acc[COLS] = {0};
-        const tg_real *base = x + o * v.n * v.inner + j0;
-        if (sq) {
-            const double *c = center + o * v.inner + j0;
-            for (int64_t k = 0; k < v.n; k++)
-                for (int j = 0; j < m; j++) {
-                    const double d = base[k * v.inner + j] - c[j];
-                    acc[j] += d * d;
-                }
-        } else {
-            col_sums(base, v.n, v.inner, m, acc);
-        }
-        for (int j = 0; j < m; j++) {
-            if (od)
-                od[o * v.inner + j0 + j] = acc[j] / div;
-            else
-                outr[o * v.inner + j0 + j] = (tg_real)(acc[j] / div);
-        }
-    });
+    TG_PARALLEL_FOR(
+        nth, for (int64_t t = 0; t < v.outer * nb; t++) {
+            const int64_t o = t / nb, j0 = (t % nb) * COLS;
+            const int m = v.inner - j0 < COLS ? (int)(v.inner - j0) : COLS;
+            double acc[COLS] = {0};
+            const tg_real *base = x + o * v.n * v.inner + j0;
+            if (sq) {
+                const double *c = center + o * v.inner + j0;
+                for (int64_t k = 0; k < v.n; k++)
+                    for (int j = 0; j < m; j++) {
+                        const double d = base[k * v.inner + j] - c[j];
+                        acc[j] += d * d;
+                    }
+            } else {
+                col_sums(base, v.n, v.inner, m, acc);
+            }
+            for (int j = 0; j < m; j++) {
+                if (od)
+                    od[o * v.inner + j0 + j] = acc[j] / div;
+                else
+                    outr[o * v.inner + j0 + j] = (tg_real)(acc[j] / div);
+            }
+        });
     return true;
 }
 
@@ -180,34 +183,35 @@ static void spread(const tg_real *dy, tg_real *dx, view v, double s, const tg_re
     const int64_t rows = v.inner >= CHUNK ? 1 : CHUNK / v.inner; /* rows of dx per task */
     const int64_t nk = (v.n + rows - 1) / rows;
     const int nth = nthreads(v.outer * v.n * v.inner);
-    TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nk; t++) {
-        const int64_t o = t / nk, k0 = (t % nk) * rows;
-        const int64_t k1 = v.n - k0 < rows ? v.n : k0 + rows;
-        const int64_t off = (o * v.n + k0) * v.inner, len = (k1 - k0) * v.inner;
-        tg_real *restrict d = dx + off;
-        if (v.inner == 1 && !mu) {
-            const tg_real gv = (tg_real)(dy[o] * s);
-            for (int64_t i = 0; i < len; i++) d[i] += gv;
-        } else if (v.inner == 1) {
-            const double gv = dy[o] * s, m = mu[o];
-            const tg_real *restrict xr = x + off;
-            for (int64_t i = 0; i < len; i++) d[i] += (tg_real)(gv * (xr[i] - m));
-        } else {
-            for (int64_t k = k0; k < k1; k++) {
-                tg_real *restrict r = dx + (o * v.n + k) * v.inner;
-                const tg_real *restrict gy = dy + o * v.inner;
-                if (!mu) {
-                    const tg_real sr = (tg_real)s;
-                    for (int64_t j = 0; j < v.inner; j++) r[j] += gy[j] * sr;
-                } else {
-                    const tg_real *restrict xr = x + (o * v.n + k) * v.inner;
-                    const double *restrict m = mu + o * v.inner;
-                    for (int64_t j = 0; j < v.inner; j++)
-                        r[j] += (tg_real)(gy[j] * s * (xr[j] - m[j]));
+    TG_PARALLEL_FOR(
+        nth, for (int64_t t = 0; t < v.outer * nk; t++) {
+            const int64_t o = t / nk, k0 = (t % nk) * rows;
+            const int64_t k1 = v.n - k0 < rows ? v.n : k0 + rows;
+            const int64_t off = (o * v.n + k0) * v.inner, len = (k1 - k0) * v.inner;
+            tg_real *restrict d = dx + off;
+            if (v.inner == 1 && !mu) {
+                const tg_real gv = (tg_real)(dy[o] * s);
+                for (int64_t i = 0; i < len; i++) d[i] += gv;
+            } else if (v.inner == 1) {
+                const double gv = dy[o] * s, m = mu[o];
+                const tg_real *restrict xr = x + off;
+                for (int64_t i = 0; i < len; i++) d[i] += (tg_real)(gv * (xr[i] - m));
+            } else {
+                for (int64_t k = k0; k < k1; k++) {
+                    tg_real *restrict r = dx + (o * v.n + k) * v.inner;
+                    const tg_real *restrict gy = dy + o * v.inner;
+                    if (!mu) {
+                        const tg_real sr = (tg_real)s;
+                        for (int64_t j = 0; j < v.inner; j++) r[j] += gy[j] * sr;
+                    } else {
+                        const tg_real *restrict xr = x + (o * v.n + k) * v.inner;
+                        const double *restrict m = mu + o * v.inner;
+                        for (int64_t j = 0; j < v.inner; j++)
+                            r[j] += (tg_real)(gy[j] * s * (xr[j] - m[j]));
+                    }
                 }
             }
-        }
-    });
+        });
 }
 
 /* ---- max and min ------------------------------------------------------------------ */
@@ -257,43 +261,46 @@ static bool ext_kernel(tg_graph *g, const tg_real *x, view v, bool mx, tg_real *
     if (v.inner == 1) {
         const int64_t nch = (v.n + CHUNK - 1) / CHUNK;
         if (nch <= 1) {
-            TG_PARALLEL_FOR(nth, for (int64_t o = 0; o < v.outer; o++) out[o] = chunk_ext(x + o * v.n, v.n, mx););
+            TG_PARALLEL_FOR(nth, for (int64_t o = 0; o < v.outer; o++) out[o] =
+                                     chunk_ext(x + o * v.n, v.n, mx););
             return true;
         }
         tg_real *part = tg__alloc(g, (size_t)(v.outer * nch) * sizeof *part);
         if (!part) return false;
-        TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nch; t++) {
-            const int64_t o = t / nch, lo = (t % nch) * CHUNK;
-            const int64_t len = v.n - lo < CHUNK ? v.n - lo : CHUNK;
-            part[t] = chunk_ext(x + o * v.n + lo, len, mx);
-        });
+        TG_PARALLEL_FOR(
+            nth, for (int64_t t = 0; t < v.outer * nch; t++) {
+                const int64_t o = t / nch, lo = (t % nch) * CHUNK;
+                const int64_t len = v.n - lo < CHUNK ? v.n - lo : CHUNK;
+                part[t] = chunk_ext(x + o * v.n + lo, len, mx);
+            });
         for (int64_t o = 0; o < v.outer; o++) out[o] = chunk_ext(part + o * nch, nch, mx);
         return true;
     }
     const int64_t nb = (v.inner + ECOLS - 1) / ECOLS;
-    TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nb; t++) {
-        const int64_t o = t / nb, j0 = (t % nb) * ECOLS;
-        const int m = v.inner - j0 < ECOLS ? (int)(v.inner - j0) : ECOLS;
-        const tg_real *base = x + o * v.n * v.inner + j0;
-        tg_real acc[ECOLS];
-        int nan[ECOLS] = {0};
-        for (int j = 0; j < m; j++) acc[j] = base[j];
-        for (int64_t k = 0; k < v.n; k++) {
-            const tg_real *r = base + k * v.inner;
-            if (mx) {
-                for (int j = 0; j < m; j++) {
-                    nan[j] |= r[j] != r[j];
-                    acc[j] = r[j] > acc[j] ? r[j] : acc[j];
-                }
-            } else {
-                for (int j = 0; j < m; j++) {
-                    nan[j] |= r[j] != r[j];
-                    acc[j] = r[j] < acc[j] ? r[j] : acc[j];
+    TG_PARALLEL_FOR(
+        nth, for (int64_t t = 0; t < v.outer * nb; t++) {
+            const int64_t o = t / nb, j0 = (t % nb) * ECOLS;
+            const int m = v.inner - j0 < ECOLS ? (int)(v.inner - j0) : ECOLS;
+            const tg_real *base = x + o * v.n * v.inner + j0;
+            tg_real acc[ECOLS];
+            int nan[ECOLS] = {0};
+            for (int j = 0; j < m; j++) acc[j] = base[j];
+            for (int64_t k = 0; k < v.n; k++) {
+                const tg_real *r = base + k * v.inner;
+                if (mx) {
+                    for (int j = 0; j < m; j++) {
+                        nan[j] |= r[j] != r[j];
+                        acc[j] = r[j] > acc[j] ? r[j] : acc[j];
+                    }
+                } else {
+                    for (int j = 0; j < m; j++) {
+                        nan[j] |= r[j] != r[j];
+                        acc[j] = r[j] < acc[j] ? r[j] : acc[j];
+                    }
                 }
             }
-        }
-        for (int j = 0; j < m; j++) out[o * v.inner + j0 + j] = nan[j] ? (tg_real)NAN : acc[j];
-    });
+            for (int j = 0; j < m; j++) out[o * v.inner + j0 + j] = nan[j] ? (tg_real)NAN : acc[j];
+        });
     return true;
 }
 
@@ -321,49 +328,53 @@ static void ext_backward(tg_node *n) {
     if (v.inner == 1) {
         const int64_t nch = (v.n + CHUNK - 1) / CHUNK;
         if (nch <= 1) {
-            TG_PARALLEL_FOR(nth, for (int64_t o = 0; o < v.outer; o++) {
-                const tg_real *r = xd + o * v.n;
-                const int64_t c = chunk_ties(r, v.n, yd[o]);
-                if (c) chunk_add_ties(r, v.n, yd[o], dy[o] / (tg_real)c, dx + o * v.n);
-            });
+            TG_PARALLEL_FOR(
+                nth, for (int64_t o = 0; o < v.outer; o++) {
+                    const tg_real *r = xd + o * v.n;
+                    const int64_t c = chunk_ties(r, v.n, yd[o]);
+                    if (c) chunk_add_ties(r, v.n, yd[o], dy[o] / (tg_real)c, dx + o * v.n);
+                });
             return;
         }
         int64_t *cnt = tg__alloc(x->g, (size_t)(v.outer * nch) * sizeof *cnt);
         tg_real *share = tg__alloc(x->g, (size_t)v.outer * sizeof *share);
         if (!cnt || !share) return;
-        TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nch; t++) {
-            const int64_t o = t / nch, lo = (t % nch) * CHUNK;
-            const int64_t len = v.n - lo < CHUNK ? v.n - lo : CHUNK;
-            cnt[t] = chunk_ties(xd + o * v.n + lo, len, yd[o]);
-        });
+        TG_PARALLEL_FOR(
+            nth, for (int64_t t = 0; t < v.outer * nch; t++) {
+                const int64_t o = t / nch, lo = (t % nch) * CHUNK;
+                const int64_t len = v.n - lo < CHUNK ? v.n - lo : CHUNK;
+                cnt[t] = chunk_ties(xd + o * v.n + lo, len, yd[o]);
+            });
         for (int64_t o = 0; o < v.outer; o++) {
             int64_t c = 0;
             for (int64_t k = 0; k < nch; k++) c += cnt[o * nch + k];
             share[o] = c ? dy[o] / (tg_real)c : (tg_real)0;
         }
-        TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nch; t++) {
-            const int64_t o = t / nch, lo = (t % nch) * CHUNK;
-            const int64_t len = v.n - lo < CHUNK ? v.n - lo : CHUNK;
-            chunk_add_ties(xd + o * v.n + lo, len, yd[o], share[o], dx + o * v.n + lo);
-        });
+        TG_PARALLEL_FOR(
+            nth, for (int64_t t = 0; t < v.outer * nch; t++) {
+                const int64_t o = t / nch, lo = (t % nch) * CHUNK;
+                const int64_t len = v.n - lo < CHUNK ? v.n - lo : CHUNK;
+                chunk_add_ties(xd + o * v.n + lo, len, yd[o], share[o], dx + o * v.n + lo);
+            });
         return;
     }
     const int64_t nb = (v.inner + ECOLS - 1) / ECOLS;
-    TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nb; t++) {
-        const int64_t o = t / nb, j0 = (t % nb) * ECOLS;
-        const int m = v.inner - j0 < ECOLS ? (int)(v.inner - j0) : ECOLS;
-        const int64_t base = o * v.n * v.inner + j0, yo = o * v.inner + j0;
-        int64_t cnt[ECOLS] = {0};
-        tg_real share[ECOLS];
-        for (int64_t k = 0; k < v.n; k++)
-            for (int j = 0; j < m; j++) cnt[j] += TIE(xd[base + k * v.inner + j], yd[yo + j]);
-        for (int j = 0; j < m; j++) share[j] = cnt[j] ? dy[yo + j] / (tg_real)cnt[j] : 0;
-        for (int64_t k = 0; k < v.n; k++)
-            for (int j = 0; j < m; j++) {
-                const int64_t i = base + k * v.inner + j;
-                dx[i] += TIE(xd[i], yd[yo + j]) ? share[j] : (tg_real)0;
-            }
-    });
+    TG_PARALLEL_FOR(
+        nth, for (int64_t t = 0; t < v.outer * nb; t++) {
+            const int64_t o = t / nb, j0 = (t % nb) * ECOLS;
+            const int m = v.inner - j0 < ECOLS ? (int)(v.inner - j0) : ECOLS;
+            const int64_t base = o * v.n * v.inner + j0, yo = o * v.inner + j0;
+            int64_t cnt[ECOLS] = {0};
+            tg_real share[ECOLS];
+            for (int64_t k = 0; k < v.n; k++)
+                for (int j = 0; j < m; j++) cnt[j] += TIE(xd[base + k * v.inner + j], yd[yo + j]);
+            for (int j = 0; j < m; j++) share[j] = cnt[j] ? dy[yo + j] / (tg_real)cnt[j] : 0;
+            for (int64_t k = 0; k < v.n; k++)
+                for (int j = 0; j < m; j++) {
+                    const int64_t i = base + k * v.inner + j;
+                    dx[i] += TIE(xd[i], yd[yo + j]) ? share[j] : (tg_real)0;
+                }
+        });
 }
 
 /* ---- the ops ------------------------------------------------------------------------ */

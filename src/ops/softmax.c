@@ -87,16 +87,18 @@ static void forward(const tg_real *x, tg_real *y, view v, bool lg) {
     if (v.n == 0) return;
     const int nth = nthreads(v.outer * v.n * v.inner);
     if (v.inner == 1) {
-        TG_PARALLEL_FOR(nth, for (int64_t o = 0; o < v.outer; o++) row_fwd(x + o * v.n, y + o * v.n, v.n, lg););
+        TG_PARALLEL_FOR(nth, for (int64_t o = 0; o < v.outer; o++)
+                                 row_fwd(x + o * v.n, y + o * v.n, v.n, lg););
         return;
     }
     const int64_t nb = (v.inner + COLS - 1) / COLS;
-    TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nb; t++) {
-        const int64_t o = t / nb, j0 = (t % nb) * COLS;
-        const int m = v.inner - j0 < COLS ? (int)(v.inner - j0) : COLS;
-        const int64_t off = o * v.n * v.inner + j0;
-        cols_fwd(x + off, y + off, v.n, v.inner, m, lg);
-    });
+    TG_PARALLEL_FOR(
+        nth, for (int64_t t = 0; t < v.outer * nb; t++) {
+            const int64_t o = t / nb, j0 = (t % nb) * COLS;
+            const int m = v.inner - j0 < COLS ? (int)(v.inner - j0) : COLS;
+            const int64_t off = o * v.n * v.inner + j0;
+            cols_fwd(x + off, y + off, v.n, v.inner, m, lg);
+        });
 }
 
 /* ---- backward ----------------------------------------------------------------------
@@ -149,16 +151,17 @@ static void backward(tg_node *nd, bool lg) {
     const int nth = nthreads(x->numel);
     if (v.inner == 1) {
         TG_PARALLEL_FOR(nth, for (int64_t o = 0; o < v.outer; o++)
-            row_bwd(yd + o * v.n, dy + o * v.n, dx + o * v.n, v.n, lg););
+                                 row_bwd(yd + o * v.n, dy + o * v.n, dx + o * v.n, v.n, lg););
         return;
     }
     const int64_t nb = (v.inner + COLS - 1) / COLS;
-    TG_PARALLEL_FOR(nth, for (int64_t t = 0; t < v.outer * nb; t++) {
-        const int64_t o = t / nb, j0 = (t % nb) * COLS;
-        const int m = v.inner - j0 < COLS ? (int)(v.inner - j0) : COLS;
-        const int64_t off = o * v.n * v.inner + j0;
-        cols_bwd(yd + off, dy + off, dx + off, v.n, v.inner, m, lg);
-    });
+    TG_PARALLEL_FOR(
+        nth, for (int64_t t = 0; t < v.outer * nb; t++) {
+            const int64_t o = t / nb, j0 = (t % nb) * COLS;
+            const int m = v.inner - j0 < COLS ? (int)(v.inner - j0) : COLS;
+            const int64_t off = o * v.n * v.inner + j0;
+            cols_bwd(yd + off, dy + off, dx + off, v.n, v.inner, m, lg);
+        });
 }
 
 /* ---- the ops ------------------------------------------------------------------------ */

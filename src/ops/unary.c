@@ -56,9 +56,9 @@ void tg__unary_backward(tg_node *n) {
     }
 }
 
-#define UNARY_OP(NAME, STR)                                                               \
-    const tg_op tg__op_##NAME = {STR, tg__unary_backward};                                \
-    static const tg_unary_kind NAME##_kind = {                                            \
+#define UNARY_OP(NAME, STR)                                                                        \
+    const tg_op tg__op_##NAME = {STR, tg__unary_backward};                                         \
+    static const tg_unary_kind NAME##_kind = {                                                     \
         .op = &tg__op_##NAME, .fwd = NAME##_fwd, .bwd = NAME##_bwd}
 
 /* ---- neg: y = -x; dx += -dy ------------------------------------------------------- */

@@ -242,8 +242,8 @@ TG_API void tg_optim_free(tg_optim *o) {
 /* d = g + wd w; buf = first ? d : momentum buf + (1 - dampening) d;
  * d = nesterov ? d + momentum buf : buf; w -= lr d. Without momentum: w -= lr d. */
 TG_SIMD static void sgd_kernel(const coef *c, tg_real *restrict w, const tg_real *restrict g,
-                       tg_real *restrict buf, tg_real *restrict s1, tg_real *restrict s2,
-                       int64_t n) {
+                               tg_real *restrict buf, tg_real *restrict s1, tg_real *restrict s2,
+                               int64_t n) {
     (void)s1, (void)s2;
     const tg_real lr = c->lr, wd = c->wd, mom = c->b1, omd = c->omb1;
     const bool wd_on = c->wd_on, nesterov = c->flag;
@@ -272,8 +272,8 @@ TG_SIMD static void sgd_kernel(const coef *c, tg_real *restrict w, const tg_real
  * v = beta2 v + (1 - beta2) d d; (amsgrad: vmax = max(vmax, v), used for v);
  * w -= step_size m / (sqrt(v) / sqrt(1 - beta2^t) + eps), step_size = lr / (1 - beta1^t). */
 TG_SIMD static void adam_kernel(const coef *c, tg_real *restrict w, const tg_real *restrict g,
-                        tg_real *restrict m, tg_real *restrict v, tg_real *restrict vmax,
-                        int64_t n) {
+                                tg_real *restrict m, tg_real *restrict v, tg_real *restrict vmax,
+                                int64_t n) {
     const tg_real step = c->lr, wd = c->wd, decay = c->decay, b1 = c->b1, omb1 = c->omb1;
     const tg_real b2 = c->b2, omb2 = c->omb2, bc2s = c->bc2s, eps = c->eps;
     const bool wd_on = c->wd_on, decoupled = decay != 1;
@@ -306,8 +306,8 @@ TG_SIMD static void adam_kernel(const coef *c, tg_real *restrict w, const tg_rea
  * avg = sqrt(sq - ga ga), else avg = sqrt(sq)) + eps;
  * momentum: buf = momentum buf + d / avg, w -= lr buf; else w -= lr d / avg. */
 TG_SIMD static void rmsprop_kernel(const coef *c, tg_real *restrict w, const tg_real *restrict g,
-                           tg_real *restrict sq, tg_real *restrict buf, tg_real *restrict ga,
-                           int64_t n) {
+                                   tg_real *restrict sq, tg_real *restrict buf,
+                                   tg_real *restrict ga, int64_t n) {
     const tg_real lr = c->lr, wd = c->wd, al = c->b2, oma = c->omb2, eps = c->eps, mom = c->mom;
     const bool wd_on = c->wd_on;
     for (int64_t i = 0; i < n; i++) {
@@ -334,8 +334,8 @@ TG_SIMD static void rmsprop_kernel(const coef *c, tg_real *restrict w, const tg_
 
 /* d = g + wd w; sum += d d; w -= clr d / (sqrt(sum) + eps), clr = lr / (1 + (t-1) lr_decay). */
 TG_SIMD static void adagrad_kernel(const coef *c, tg_real *restrict w, const tg_real *restrict g,
-                           tg_real *restrict sum, tg_real *restrict s1, tg_real *restrict s2,
-                           int64_t n) {
+                                   tg_real *restrict sum, tg_real *restrict s1,
+                                   tg_real *restrict s2, int64_t n) {
     (void)s1, (void)s2;
     const tg_real clr = c->lr, wd = c->wd, eps = c->eps;
     const bool wd_on = c->wd_on;
