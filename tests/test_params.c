@@ -205,6 +205,21 @@ START_TEST(same_seed_same_weights) {
 }
 END_TEST
 
+START_TEST(penalties_skip_frozen_parameters) {
+    tg_params *p = tg_params_new();
+    tg_tensor *w = tg_params_add(p, "w", 1, (int[]){2});
+    tg_tensor *stat = tg_params_add(p, "running_var", 1, (int[]){2});
+    tg_data(w)[0] = 3, tg_data(w)[1] = -4;
+    tg_data(stat)[0] = 100, tg_data(stat)[1] = 100;
+    tg_set_requires_grad(stat, false);
+    tg_graph *g = tg_graph_new();
+    ck_assert_double_eq_tol(tg_item(tg_l2_penalty(g, p, 0.5)), 0.5 * 25, 1e-4);
+    ck_assert_double_eq_tol(tg_item(tg_l1_penalty(g, p, 2)), 2 * 7, 1e-4);
+    tg_graph_free(g);
+    tg_params_free(p);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("params");
     TCase *tc = tcase_create("store");
@@ -214,6 +229,7 @@ int main(void) {
     tcase_add_test(tc, bad_input_is_an_error);
     tcase_add_test(tc, initialisers_have_the_right_scale);
     tcase_add_test(tc, same_seed_same_weights);
+    tcase_add_test(tc, penalties_skip_frozen_parameters);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

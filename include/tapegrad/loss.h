@@ -89,7 +89,9 @@ TG_API tg_tensor *tg_nll_loss(tg_graph *g, tg_tensor *logp, const int32_t *label
 
 /* ---- weight penalties ------------------------------------------------------------------ */
 
-/* lambda * sum |w| over every element of every parameter in p, a 0-d tensor to add to a
+/* lambda * sum |w| over every element of every trainable parameter in p (frozen ones,
+ * tg_requires_grad false, such as batch norm's running statistics, are skipped), a 0-d
+ * tensor to add to a
  * loss; its gradient lambda * sign(w) reaches each parameter's gradient in backward.
  * lambda must be finite and >= 0 (TG_ERR_ARG); p NULL is TG_ERR_NULL. A store without
  * parameters gives a constant 0. */

@@ -236,7 +236,8 @@ typedef struct tg_batch_norm_layer {
                                  no_affine */
     tg_tensor *running_mean;  /* [C], starts at 0: FROZEN parameters (no gradient), */
     tg_tensor *running_var;   /* [C], starts at 1:  so checkpoints save them and
-                                 optimizers, clipping and penalties leave them alone */
+                                 optimizers, clipping and penalties leave them
+                                 alone */
     int features;             /* C */
     double momentum, eps;     /* resolved: never 0 */
 } tg_batch_norm_layer;

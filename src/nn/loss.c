@@ -73,6 +73,9 @@ static tg_tensor *penalty(tg_graph *g, tg_params *p, tg_real lambda, penalty_kin
     tg_tensor *total = NULL;
     for (int i = 0; i < tg_params_count(p); i++) {
         tg_tensor *w = tg_params_at(p, i);
+        /* Frozen parameters (batch norm's running statistics) are not weights to shrink:
+         * a penalty on them is a constant with no gradient. */
+        if (!tg_requires_grad(w)) continue;
         tg_tensor *f = k == PEN_L1 ? tg_abs(g, w) : tg_mul(g, w, w);
         tg_tensor *s = tg_sum(g, f, TG_ALL, false);
         total = total ? tg_add(g, total, s) : s;
