@@ -1,8 +1,11 @@
 /* src/kernels/gemm.c: C = alpha * op(A) @ op(B) + beta * C, row-major.
  *
  * tgk_gemm hands the product to CBLAS when the library was built with it and BLAS is
- * enabled (transposes are passed as CblasTrans, nothing is copied). tgk_gemm_portable
- * is a cache-blocked kernel in the GotoBLAS style:
+ * enabled (transposes are passed as CblasTrans, nothing is copied), except on CPUs
+ * where the portable kernel below is the faster one (AVX-512, with an OpenBLAS that
+ * only has AVX2 kernels for the CPU: see portable_is_faster). OpenBLAS itself runs on
+ * one thread; large products are cut across OpenMP threads here. tgk_gemm_portable is
+ * a cache-blocked kernel in the GotoBLAS style:
  *
  *   C is cut into blocks of up to MC x NC; each block is computed by one thread, whole.
  *   For each KC-deep slice of K (in ascending order), the block's rows of op(A) are
@@ -14,8 +17,10 @@
  * Every element of C therefore sees the same sequence of operations whatever the
  * block sizes, the tile it falls in or the number of threads: results are
  * bit-identical across thread counts. The micro-kernel is plain C that gcc -O3
- * vectorises; on x86 a second copy is compiled for AVX2+FMA and chosen at run time,
- * so the default build flags (no -march) still get the machine's vector units.
+ * vectorises; on x86 a second copy is compiled for AVX2+FMA, and a third kind (2 x 3
+ * tiles at once, in 512-bit registers, with packing in 512-bit vectors) for AVX-512F,
+ * chosen at run time, so the default build flags (no -march) still get the machine's
+ * vector units. The AVX2 and AVX-512 kernels give the same bits.
  *
  * Packing buffers are fixed-size, 64-byte aligned and thread-local: no allocation per
  * call, and any number of threads may multiply at once. */
