@@ -77,9 +77,11 @@ TG_API const char *tg_precision(void);
 TG_API int tg_set_num_threads(int n);
 TG_API int tg_get_num_threads(void);
 
-/* Matrix products go to CBLAS when the library was built with it. tg_use_blas(false)
- * switches to the portable blocked kernel at run time (for comparison and testing);
- * returns whether BLAS is now used (false when the build has none). */
+/* Matrix products go to CBLAS when the library was built with it, except on CPUs with
+ * AVX-512 whose OpenBLAS core only has AVX2 kernels, where the portable kernel is faster
+ * and is used instead. tg_use_blas(false) forces the portable kernel (for comparison and
+ * testing); tg_use_blas returns whether BLAS use is now allowed (false when the build has
+ * none). */
 TG_API bool tg_use_blas(bool on);
 TG_API bool tg_has_blas(void);
 
