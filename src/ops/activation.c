@@ -5,6 +5,7 @@
  * functions; constants are cast to tg_real so the loops stay in one type. */
 #include <tgmath.h>
 
+#include "../kernels/vmath.h"
 #include "ops.h"
 
 #define UNARY_OP(NAME, STR)                                                                        \
@@ -133,14 +134,12 @@ TG_API tg_tensor *tg_softplus(tg_graph *g, tg_tensor *a) {
 }
 
 /* ---- sigmoid: y = 1 / (1 + e^-x); dx += dy * y (1 - y) -----------------------------
- * With e = e^-|x| (never overflows): y = 1 / (1 + e) for x >= 0, e / (1 + e) below. */
+ * With e = e^-|x| (never overflows): y = 1 / (1 + e) for x >= 0, e / (1 + e) below;
+ * the loop is tgk_sigmoid's (vector kernels in float builds on x86). */
 static void sigmoid_fwd(const tg_real *restrict x, tg_real *restrict y, int64_t n,
                         const double *p) {
     (void)p;
-    for (int64_t i = 0; i < n; i++) {
-        const tg_real e = exp(-fabs(x[i]));
-        y[i] = (x[i] >= 0 ? (tg_real)1 : e) / ((tg_real)1 + e);
-    }
+    tgk_sigmoid(x, y, n);
 }
 TG_SIMD static void sigmoid_bwd(const tg_real *restrict x, const tg_real *restrict y,
                                 const tg_real *restrict dy, tg_real *restrict dx, int64_t n,
@@ -156,7 +155,7 @@ TG_API tg_tensor *tg_sigmoid(tg_graph *g, tg_tensor *a) {
 /* ---- tanh: y = tanh x; dx += dy * (1 - y^2) ---------------------------------------- */
 static void tanh_fwd(const tg_real *restrict x, tg_real *restrict y, int64_t n, const double *p) {
     (void)p;
-    for (int64_t i = 0; i < n; i++) y[i] = tanh(x[i]);
+    tgk_tanh(x, y, n);
 }
 TG_SIMD static void tanh_bwd(const tg_real *restrict x, const tg_real *restrict y,
                              const tg_real *restrict dy, tg_real *restrict dx, int64_t n,

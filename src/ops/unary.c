@@ -3,6 +3,7 @@
  * does the checks, threading and recording. */
 #include <tgmath.h>
 
+#include "../kernels/vmath.h"
 #include "ops.h"
 
 /* Chunks of a fixed size, so a threaded loop does the same work for any thread count. */
@@ -77,7 +78,7 @@ TG_API tg_tensor *tg_neg(tg_graph *g, tg_tensor *a) { return tg__unary(g, &neg_k
 /* ---- exp: y = e^x; dx += dy * y --------------------------------------------------- */
 static void exp_fwd(const tg_real *restrict x, tg_real *restrict y, int64_t n, const double *p) {
     (void)p;
-    for (int64_t i = 0; i < n; i++) y[i] = exp(x[i]);
+    tgk_exp(x, y, n); /* vector kernels in float builds on x86 */
 }
 static void exp_bwd(const tg_real *restrict x, const tg_real *restrict y,
                     const tg_real *restrict dy, tg_real *restrict dx, int64_t n, const double *p) {
