@@ -15,6 +15,8 @@
  * every element anyway, stores instead of adding (tg__grad_for_write): a linear layer's
  * input gradient is then one product with beta = 0, with no pass to clear it first. A
  * node whose gradient no rule reached is zeroed before its own rule reads it. */
+#include <string.h>
+
 #include "internal.h"
 
 /* The walk is a chain of dependent loads (tape entry, node, its inputs' headers, their
@@ -96,9 +98,18 @@ static int run_backward(tg_graph *g, tg_tensor *y, const tg_real *dy, const char
     const unsigned epoch = g->epoch;
     tg_node *root = y->node;
     root->mark = epoch;
-    tg_real *gy = tg__grad_buf(y);
-    if (!gy) return -1;
-    for (int64_t i = 0; i < y->numel; i++) gy[i] = dy ? dy[i] : 1;
+    /* The seed overwrites every element: no zeroing pass first (on a conv layer's
+     * output that pass alone is a sizeable part of the backward). */
+    if (!y->grad) {
+        y->grad = tg__alloc(g, (size_t)y->numel * sizeof(tg_real));
+        if (!y->grad) return -1;
+    }
+    y->flags &= ~(unsigned)TG_T_GRAD_STALE;
+    tg_real *gy = y->grad;
+    if (dy)
+        memcpy(gy, dy, (size_t)y->numel * sizeof *gy);
+    else
+        for (int64_t i = 0; i < y->numel; i++) gy[i] = 1;
 
     for (int64_t i = root->index; i >= 0; i--) {
         tg_node *node = g->tape[i];
