@@ -21,6 +21,8 @@
 
 #include "nn/ckpt.h"
 
+#include "tg_test.h"
+
 /* ---- a scratch directory per test ---------------------------------------------------- */
 
 static char dir[256];
@@ -833,9 +835,5 @@ static Suite *checkpoint_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(checkpoint_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tg_test_run(checkpoint_suite());
 }

@@ -10,6 +10,8 @@
 
 #include <tapegrad.h>
 
+#include "tg_test.h"
+
 static tg_graph *g;
 static tg_params *p;
 
@@ -583,9 +585,5 @@ static Suite *cnn_suite(void) {
 }
 
 int main(void) {
-    SRunner *r = srunner_create(cnn_suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tg_test_run(cnn_suite());
 }

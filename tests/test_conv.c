@@ -18,13 +18,10 @@
 
 #include "kernels/im2col.h"
 
+#include "tg_test.h"
+
 #define EPS (TG_PRECISION_DOUBLE ? DBL_EPSILON : FLT_EPSILON)
 
-/* For checks inside element loops: ck_assert records every passing check. */
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) ck_abort_msg(__VA_ARGS__);                                                    \
-    } while (0)
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
@@ -1203,9 +1200,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tg_test_run(suite());
 }

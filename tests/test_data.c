@@ -18,6 +18,8 @@
 
 #include <tapegrad.h>
 
+#include "tg_test.h"
+
 #define TOL (TG_PRECISION_DOUBLE ? 1e-12 : 1e-6)
 
 /* ---- files ---------------------------------------------------------------------------- */
@@ -1144,10 +1146,7 @@ int main(void) {
         perror("mkdtemp");
         return EXIT_FAILURE;
     }
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    const int status = tg_test_run(suite());
     remove_tmpdir();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return status;
 }

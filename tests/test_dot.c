@@ -18,6 +18,8 @@
 
 #include "graph/internal.h"
 
+#include "tg_test.h"
+
 extern char **environ;
 
 #define C_PARAM     "#c8e6c9"
@@ -729,9 +731,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tg_test_run(suite());
 }

@@ -21,6 +21,8 @@
 
 #include "tapegrad.h"
 
+#include "tg_test.h"
+
 /* Under AddressSanitizer an impossible allocation must return NULL, as malloc does,
  * instead of stopping the program, so the out-of-memory paths can be tested. */
 const char *__asan_default_options(void);
@@ -1519,9 +1521,5 @@ static Suite *errors_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(errors_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tg_test_run(errors_suite());
 }

@@ -24,6 +24,8 @@
 
 #include "graph/internal.h"
 
+#include "tg_test.h"
+
 #if TG_PRECISION_DOUBLE
 #define EPS  1e-6
 #define ATOL 1e-6
@@ -1122,9 +1124,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tg_test_run(suite());
 }

@@ -9,6 +9,8 @@
 
 #include "graph/internal.h"
 
+#include "tg_test.h"
+
 #define TOL (TG_PRECISION_DOUBLE ? 1e-12 : 1e-5)
 
 static tg_tensor *vec(tg_graph *g, int n, const tg_real *v) {
@@ -344,9 +346,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tg_test_run(suite());
 }

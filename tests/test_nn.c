@@ -7,6 +7,8 @@
 
 #include <tapegrad.h>
 
+#include "tg_test.h"
+
 /* A graph and a store seeded the same way for every test. */
 static tg_graph *g;
 static tg_params *p;
@@ -516,9 +518,5 @@ static Suite *nn_suite(void) {
 }
 
 int main(void) {
-    SRunner *r = srunner_create(nn_suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tg_test_run(nn_suite());
 }

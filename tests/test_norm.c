@@ -19,6 +19,8 @@
 
 #include "tapegrad.h"
 
+#include "tg_test.h"
+
 /* Golden values are float64; the float build sees the same inputs (multiples of 1/1024)
  * and differs by its own rounding, which normalisation (a division by a standard
  * deviation) can magnify a little. */
@@ -661,9 +663,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tg_test_run(suite());
 }

@@ -9,6 +9,8 @@
 
 #include "tapegrad.h"
 
+#include "tg_test.h"
+
 /* Tolerances scale with the element type: a few ulps of accumulated error. */
 #if TG_PRECISION_DOUBLE
 #define TOL 1e-12
@@ -691,9 +693,5 @@ static Suite *ops_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(ops_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tg_test_run(ops_suite());
 }

@@ -5,6 +5,8 @@
 
 #include <tapegrad.h>
 
+#include "tg_test.h"
+
 START_TEST(add_get_and_flat_layout) {
     tg_params *p = tg_params_new();
     tg_tensor *w = tg_params_add(p, "fc.weight", 2, (int[]){3, 5});
@@ -231,9 +233,5 @@ int main(void) {
     tcase_add_test(tc, same_seed_same_weights);
     tcase_add_test(tc, penalties_skip_frozen_parameters);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tg_test_run(s);
 }

@@ -8,6 +8,8 @@
 
 #include <tapegrad.h>
 
+#include "tg_test.h"
+
 /* ---- helpers ------------------------------------------------------------------------ */
 
 static tg_tensor *leaf(tg_graph *g, int ndim, const int *shape, const tg_real *data) {
@@ -969,9 +971,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tg_test_run(suite());
 }

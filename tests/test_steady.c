@@ -24,6 +24,8 @@
 #include "graph/internal.h"
 #include "kernels/gemm.h"
 
+#include "tg_test.h"
+
 /* ---- counting every malloc of the process ---------------------------------------------
  * The program's own malloc family is found before the C library's by every library of
  * the process (ELF interposition); each call counts and forwards to glibc's. Not under
@@ -404,9 +406,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tg_test_run(suite());
 }

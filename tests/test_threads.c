@@ -23,6 +23,8 @@
 
 #include "tapegrad.h"
 
+#include "tg_test.h"
+
 /* ---- sizes --------------------------------------------------------------------- */
 
 static bool small_sizes(void) {
@@ -415,9 +417,5 @@ int main(void) {
     choose_sizes();
     printf("threads: sizes %s: R=%d C=%d matmul=%d batch=%d\n", small_sizes() ? "small" : "large",
            R, C, MM, BATCH);
-    SRunner *sr = srunner_create(threads_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tg_test_run(threads_suite());
 }

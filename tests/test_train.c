@@ -10,6 +10,8 @@
 
 #include <tapegrad.h>
 
+#include "tg_test.h"
+
 static tg_graph *g;
 static char dir[64]; /* a fresh temporary directory per test */
 
@@ -450,9 +452,5 @@ static Suite *train_suite(void) {
 }
 
 int main(void) {
-    SRunner *r = srunner_create(train_suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tg_test_run(train_suite());
 }
