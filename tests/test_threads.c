@@ -1,12 +1,13 @@
-/* tests/test_threads.c: results are bit-identical from run to run for a given thread
- * count, and (where the library promises it) across thread counts.
+/* tests/test_threads.c: results are bit-identical from run to run and across thread
+ * counts, as tapegrad/core.h promises.
  *
  * Each workload builds its inputs from a seeded generator in a fresh graph, computes
  * outputs and gradients, and copies them out. It runs twice for each of 1, 2 and 4
- * threads; the two runs must match byte for byte (memcmp). Runs with 2 and 4 threads
- * are also compared with the 1-thread run: reductions are computed in an order fixed
- * by the shape alone (and the elementwise loops in fixed chunks), so that is asserted
- * for them; for the other workloads the comparison is printed, not asserted.
+ * threads; the two runs must match byte for byte (memcmp), and the runs with 2 and 4
+ * threads must match the 1-thread run: elementwise loops run in fixed chunks,
+ * reductions add in an order fixed by the shape alone, and matrix products (portable
+ * or BLAS) cut their work along lines fixed by the shape. (The adaptive thread count,
+ * which may drop to one thread on a busy machine, relies on this.)
  *
  * Sizes: about 10^6 elements by default. Under valgrind (detected from LD_PRELOAD) or
  * with TG_TEST_SMALL=1 they drop to 2^16, still above the size at which loops are
@@ -22,6 +23,8 @@
 #endif
 
 #include "tapegrad.h"
+
+#include "kernels/gemm.h"
 
 #include "tg_test.h"
 
@@ -241,6 +244,20 @@ static void wl_mlp_portable(tg_graph *g, vec *o) {
     tg_use_blas(true);
 }
 
+/* The same through BLAS even where the portable kernel is the default (a CPU with
+ * AVX-512): strips fixed by the shape make BLAS's results thread-count independent
+ * too. Without BLAS in the build this is the portable kernel again. */
+static void wl_matmul_blas(tg_graph *g, vec *o) {
+    tgk_gemm_choose(1);
+    wl_matmul(g, o);
+    tgk_gemm_choose(0);
+}
+static void wl_mlp_blas(tg_graph *g, vec *o) {
+    tgk_gemm_choose(1);
+    wl_mlp(g, o);
+    tgk_gemm_choose(0);
+}
+
 typedef void (*workload_fn)(tg_graph *, vec *);
 static const struct {
     const char *name;
@@ -249,14 +266,16 @@ static const struct {
 } workloads[] = {
     {"binary", wl_binary, true},
     {"unary", wl_unary, true},
-    {"activation", wl_activation, false},
+    {"activation", wl_activation, true},
     {"reduce_all", wl_reduce_all, true},
     {"reduce_axis", wl_reduce_axis, true},
-    {"softmax", wl_softmax, false},
-    {"matmul", wl_matmul, false},
-    {"matmul_portable", wl_matmul_portable, false},
-    {"mlp", wl_mlp, false},
-    {"mlp_portable", wl_mlp_portable, false},
+    {"softmax", wl_softmax, true},
+    {"matmul", wl_matmul, true},
+    {"matmul_portable", wl_matmul_portable, true},
+    {"matmul_blas", wl_matmul_blas, true},
+    {"mlp", wl_mlp, true},
+    {"mlp_portable", wl_mlp_portable, true},
+    {"mlp_blas", wl_mlp_blas, true},
 };
 #define NWORKLOADS ((int)(sizeof workloads / sizeof workloads[0]))
 
@@ -303,6 +322,7 @@ static int max_threads(void) {
 }
 
 START_TEST(test_bit_identical) {
+    tg_set_adaptive_threads(false); /* every count for real, even on a busy machine */
     const char *name = workloads[_i].name;
     vec ref = {0};
     for (int threads = 1; threads <= max_threads(); threads *= 2) {
@@ -400,12 +420,84 @@ START_TEST(test_small_is_same) {
 }
 END_TEST
 
+/* The adaptive count's decisions (settings.c), driven with made-up clock readings and
+ * switch counts. */
+void tg__threads_observe(double now, long csw);
+void tg__threads_adaptive_restart(void);
+
+START_TEST(test_adaptive_pause_and_retry) {
+    if (tg_set_num_threads(2) < 2) return; /* a build without OpenMP: nothing to adapt */
+    ck_assert(tg_set_adaptive_threads(true));
+    tg__threads_adaptive_restart();
+    tg__threads_observe(100.00, 0);
+    ck_assert_int_eq(tg_threads_in_use(), 2);
+    tg__threads_observe(100.01, 5); /* 5 switches: too few to judge */
+    tg__threads_observe(100.02, 9);
+    ck_assert_int_eq(tg_threads_in_use(), 2);
+    tg__threads_observe(100.03, 12); /* 12 in 30 ms: 400 a second: busy */
+    ck_assert_int_eq(tg_threads_in_use(), 1);
+    ck_assert_int_eq(tg_get_num_threads(), 2); /* the setting itself is untouched */
+    tg__threads_observe(100.27, 500);          /* a quarter of a second's pause */
+    ck_assert_int_eq(tg_threads_in_use(), 1);
+    tg__threads_observe(100.29, 500); /* over: the threads are tried again */
+    ck_assert_int_eq(tg_threads_in_use(), 2);
+    tg__threads_observe(100.30, 511); /* still busy: a pause twice as long */
+    ck_assert_int_eq(tg_threads_in_use(), 1);
+    tg__threads_observe(100.79, 511);
+    ck_assert_int_eq(tg_threads_in_use(), 1);
+    tg__threads_observe(100.81, 511);
+    ck_assert_int_eq(tg_threads_in_use(), 2);
+    tg__threads_observe(100.87, 512); /* a quiet window: the pause length starts over */
+    tg__threads_observe(100.88, 530);
+    ck_assert_int_eq(tg_threads_in_use(), 1);
+    tg__threads_observe(101.12, 530);
+    ck_assert_int_eq(tg_threads_in_use(), 1);
+    tg__threads_observe(101.14, 530);
+    ck_assert_int_eq(tg_threads_in_use(), 2);
+    /* 100 a second, for ten seconds: below the rate, never a pause */
+    long csw = 530;
+    for (int k = 1; k <= 200; k++) {
+        csw += 5;
+        tg__threads_observe(101.14 + 0.05 * k, csw);
+        ck_assert_int_eq(tg_threads_in_use(), 2);
+    }
+    /* the pause grows to 8 s at most */
+    double t = 120;
+    tg__threads_observe(t, csw);
+    for (int k = 0; k < 8; k++) {
+        csw += 50;
+        tg__threads_observe(t += 0.01, csw);
+        ck_assert_int_eq(tg_threads_in_use(), 1);
+        const double pause = k < 5 ? 0.25 * (1 << k) : 8.0;
+        tg__threads_observe(t + pause - 0.01, csw);
+        ck_assert_msg(tg_threads_in_use() == 1, "pause %d shorter than %g s", k, pause);
+        tg__threads_observe(t += pause + 0.01, csw);
+        ck_assert_msg(tg_threads_in_use() == 2, "pause %d longer than %g s", k, pause);
+    }
+    /* one thread set: nothing to pause */
+    tg_set_num_threads(1);
+    tg__threads_observe(t += 0.01, csw += 1000);
+    ck_assert_int_eq(tg_threads_in_use(), 1);
+    ck_assert_int_eq(tg_set_num_threads(2), 2);
+    ck_assert_int_eq(tg_threads_in_use(), 2);
+    /* adaptive threads off: never a pause */
+    ck_assert(tg_set_adaptive_threads(false));
+    tg__threads_observe(200, 0);
+    tg__threads_observe(200.01, 1000);
+    tg__threads_observe(200.02, 2000);
+    ck_assert_int_eq(tg_threads_in_use(), 2);
+    ck_assert(!tg_set_adaptive_threads(true));
+    tg_set_num_threads(0);
+}
+END_TEST
+
 static Suite *threads_suite(void) {
     Suite *s = suite_create("threads");
     TCase *tc = tcase_create("settings");
     tcase_add_test(tc, test_num_threads);
     tcase_add_test(tc, test_small_is_same);
     tcase_add_test(tc, test_absurd_thread_count);
+    tcase_add_test(tc, test_adaptive_pause_and_retry);
     suite_add_tcase(s, tc);
     tc = tcase_create("determinism");
     tcase_add_loop_test(tc, test_bit_identical, 0, NWORKLOADS);

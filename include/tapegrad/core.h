@@ -68,14 +68,29 @@ TG_API const char *tg_version(void);
 TG_API const char *tg_precision(void);
 
 /* Threads. tg_set_num_threads(n) sets how many threads large elementwise and
- * reduction loops (and BLAS, when used) may use; n <= 0 means "all cores".
- * Results are bit-identical from run to run for a given thread count. Elementwise
- * ops, reductions, softmax and the portable matmul kernel compute every element in
- * an order fixed by the shape, so they also agree across thread counts; OpenBLAS
- * products may differ in the last bits between thread counts.
- * Returns the count now in effect. */
+ * reduction loops, convolutions and matrix products may use; n <= 0 means "all
+ * cores". Returns the count now in effect (capped by OpenMP's limit; 1 in a build
+ * without OpenMP). Results are bit-identical from run to run and across thread counts:
+ * every element is computed in an order fixed by the shape (products, portable or
+ * BLAS, are cut along lines fixed by the shape, and BLAS runs single-threaded on each
+ * part). */
 TG_API int tg_set_num_threads(int n);
 TG_API int tg_get_num_threads(void);
+
+/* Adaptive threads (on by default). When other programs hold the cores, OpenMP's
+ * threads, which spin while they wait for each other, make every parallel loop wait
+ * for a thread the system has preempted: two threads can then run ten times slower
+ * than one. With adaptive threads on, tg_graph_reset (once a training step) looks, at
+ * most every 5 ms, at how often the process's threads are preempted (involuntary
+ * context switches): at 10 or more, at a rate of 200 or more a second, with more than
+ * one thread, the library runs on one thread for a quarter of a second, then tries its
+ * threads again, doubling the pause (up to 8 s) while the machine stays busy. Results
+ * do not change (see above); only speed does. The environment variable
+ * TG_ADAPTIVE_THREADS=0 turns it off from the start. tg_set_adaptive_threads returns the previous setting;
+ * tg_threads_in_use returns the thread count loops use now (tg_get_num_threads, or 1
+ * during a pause). */
+TG_API bool tg_set_adaptive_threads(bool on);
+TG_API int tg_threads_in_use(void);
 
 /* Matrix products go to CBLAS when the library was built with it, except on CPUs with
  * AVX-512 whose OpenBLAS core only has AVX2 kernels, where the portable kernel is faster

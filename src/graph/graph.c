@@ -28,6 +28,7 @@ TG_API void tg_graph_free(tg_graph *g) {
 TG_API void tg_graph_reset(tg_graph *g) {
     if (!g) return;
     tg__arena_rewind(g);
+    tg__threads_tick(); /* once a step: is the machine too busy for our threads? */
     g->ntape = 0;
     g->ntensors = 0;
     g->status = TG_OK;

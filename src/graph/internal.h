@@ -210,7 +210,13 @@ void tg__rng_keep_mask(tg_rng *r, double p, uint8_t *keep, int64_t n);
 
 /* Loops over at least this many elements are split across threads. */
 #define TG_PAR_MIN 32768
-int tg__threads(void);
+int tg__threads(void); /* threads for loops now: 1 while the adaptive count pauses */
+/* The adaptive thread count (settings.c): a sample, taken by tg_graph_reset when one is
+ * due; the decision on a sample (now in seconds, csw the process's involuntary context
+ * switches so far), exposed for tests; and a fresh start, not paused. */
+void tg__threads_tick(void);
+void tg__threads_observe(double now, long csw);
+void tg__threads_adaptive_restart(void);
 
 /* ---- the op table (src/ops/registry.c) -------------------------------------------- */
 int tg__op_count(void);

@@ -3,6 +3,13 @@
 #include <omp.h>
 #endif
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
 #include "internal.h"
 #include "../kernels/gemm.h"
 
@@ -16,7 +23,106 @@ static int cores(void) {
 #endif
 }
 
-int tg__threads(void) { return num_threads > 0 ? num_threads : tg_get_num_threads(); }
+/* ---- adaptive threads (see core.h) --------------------------------------------------
+ * State: paused (loops run on one thread until `until`), the last sample (time and
+ * involuntary switch count) and the next pause's length. Sampled by tg_graph_reset
+ * through tg__threads_tick; tg__threads_observe holds the logic, with the clock and
+ * the count passed in, so a test can drive it. */
+#define SAMPLE_S    0.05  /* seconds in a sampling window */
+#define CHECK_S     0.005 /* at most one look at the count in this time */
+#define BUSY_RATE   200.0 /* involuntary context switches a second that mean "busy" ... */
+#define BUSY_COUNT  10    /* ... once at least this many were seen */
+#define PAUSE_MIN_S 0.25
+#define PAUSE_MAX_S 8.0
+
+static atomic_bool adaptive = true;
+static atomic_bool paused = false;
+static pthread_mutex_t tick_lock = PTHREAD_MUTEX_INITIALIZER;
+typedef struct adapt_state {
+    bool started;
+    double t, checked; /* the window's start, the last look */
+    double until;      /* the end of the pause */
+    double pause;      /* the next pause's length */
+    long csw;          /* involuntary context switches at the window's start */
+} adapt_state;
+static adapt_state st;
+
+static int configured(void) { return num_threads > 0 ? num_threads : tg_get_num_threads(); }
+
+int tg__threads(void) { return atomic_load_explicit(&paused, memory_order_relaxed) ? 1 : configured(); }
+
+static void set_paused(bool on) {
+    atomic_store_explicit(&paused, on, memory_order_relaxed);
+    tgk_blas_set_threads(on ? 1 : num_threads); /* 0: OpenMP's default again */
+}
+
+/* A window runs until SAMPLE_S has passed; as soon as it holds BUSY_COUNT switches at
+ * BUSY_RATE or more, the threads pause (so a busy machine costs a try of the threads
+ * a few milliseconds, not a whole window); a quiet window resets the pause length. */
+void tg__threads_observe(double now, long csw) {
+    st.checked = now;
+    if (!st.started) {
+        st = (adapt_state){.started = true, .t = now, .checked = now, .csw = csw,
+                           .pause = PAUSE_MIN_S};
+        return;
+    }
+    if (atomic_load_explicit(&paused, memory_order_relaxed)) {
+        if (now >= st.until) { /* try the threads again, in a fresh window */
+            set_paused(false);
+            st.t = now, st.csw = csw;
+        }
+        return;
+    }
+    const double dt = now - st.t;
+    const long d = csw - st.csw;
+    if (configured() > 1 && atomic_load(&adaptive) && d >= BUSY_COUNT &&
+        (double)d >= BUSY_RATE * dt) {
+        set_paused(true);
+        st.until = now + st.pause;
+        st.pause = st.pause * 2 > PAUSE_MAX_S ? PAUSE_MAX_S : st.pause * 2;
+        return;
+    }
+    if (dt >= SAMPLE_S) {
+        st.t = now, st.csw = csw;
+        st.pause = PAUSE_MIN_S;
+    }
+}
+
+void tg__threads_adaptive_restart(void) {
+    pthread_mutex_lock(&tick_lock);
+    st.started = false;
+    set_paused(false);
+    pthread_mutex_unlock(&tick_lock);
+}
+
+void tg__threads_tick(void) {
+    static atomic_bool env_read = false;
+    if (!atomic_exchange(&env_read, true)) { /* TG_ADAPTIVE_THREADS=0 turns it off */
+        const char *e = getenv("TG_ADAPTIVE_THREADS");
+        if (e && strcmp(e, "0") == 0) atomic_store(&adaptive, false);
+    }
+    if (!atomic_load_explicit(&adaptive, memory_order_relaxed) || configured() <= 1) return;
+    if (pthread_mutex_trylock(&tick_lock) != 0) return; /* another graph is sampling */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const double now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    const bool due = !st.started ||
+                     (atomic_load_explicit(&paused, memory_order_relaxed) ? now >= st.until
+                                                                          : now - st.checked >= CHECK_S);
+    if (due) {
+        struct rusage ru;
+        if (getrusage(RUSAGE_SELF, &ru) == 0) tg__threads_observe(now, (long)ru.ru_nivcsw);
+    }
+    pthread_mutex_unlock(&tick_lock);
+}
+
+TG_API bool tg_set_adaptive_threads(bool on) {
+    const bool was = atomic_exchange(&adaptive, on);
+    if (!on) tg__threads_adaptive_restart();
+    return was;
+}
+
+TG_API int tg_threads_in_use(void) { return tg__threads(); }
 
 /* An absurd count (tg_set_num_threads(100000)) crashes the OpenMP runtime at the next
  * parallel loop; more threads than this, or than the cores of a bigger machine, only
@@ -34,7 +140,7 @@ TG_API int tg_set_num_threads(int n) {
     n = 1;
 #endif
     num_threads = n;
-    tgk_blas_set_threads(n);
+    if (!atomic_load_explicit(&paused, memory_order_relaxed)) tgk_blas_set_threads(n);
     return n;
 }
 

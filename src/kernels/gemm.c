@@ -60,13 +60,11 @@
  * costs more to pack and to hand out than to compute. */
 #define PAR_MIN_SIDE 32
 
-#ifdef _OPENMP
-/* Whether a product is worth threads. */
-static bool worth_threads(int M, int N, int K) {
+/* Whether a product is worth threads (a property of the shape alone). */
+static inline bool worth_threads(int M, int N, int K) {
     return (double)M * N * K >= (double)PAR_MIN_FLOPS && M >= PAR_MIN_SIDE && N >= PAR_MIN_SIDE &&
            K >= PAR_MIN_SIDE;
 }
-#endif
 
 /* Threads for the portable kernel, as set by tg_set_num_threads (through
  * tgk_blas_set_threads); 0 until then: OpenMP's default. */
@@ -595,10 +593,7 @@ bool tgk_blas_enable(bool on) {
  * for the cores, and small products (the 10-wide ones of a classifier) never pay for
  * waking threads. Only OpenBLAS has a thread setting (its cblas.h includes
  * openblas_config.h, which defines OPENBLAS_VERSION); another CBLAS keeps its own. */
-void tgk_blas_set_threads(int n) {
-    if (n <= 0) return;
-    num_threads = n;
-}
+void tgk_blas_set_threads(int n) { num_threads = n > 0 ? n : 0; /* 0: OpenMP's default */ }
 
 #if defined(TG_HAVE_BLAS)
 /* Whether the portable kernel is the faster one here: on a CPU with AVX-512F, when
@@ -640,26 +635,37 @@ static void blas_call(bool transA, bool transB, int M, int N, int K, tg_real alp
 #endif
 }
 
-/* C through BLAS, cut into column (or row) strips across threads when large. */
+/* C through BLAS, in column (or row) strips shared out between threads when large.
+ * The strips are fixed by the shape alone (whole 16-column units, one strip per
+ * STRIP_MACS multiply-adds, at most MAX_STRIPS), never by the thread count, and BLAS
+ * runs single-threaded on each: an element of C is then computed by the same call on
+ * the same operands whatever the thread count, so results agree across counts. */
+#define STRIP_MACS (1L << 22)
+#define MAX_STRIPS 16
 static void blas_gemm(bool transA, bool transB, int M, int N, int K, tg_real alpha,
                       const tg_real *A, int lda, const tg_real *B, int ldb, tg_real beta,
                       tg_real *C, int ldc) {
-    int nth = 1;
-#ifdef _OPENMP
-    if (worth_threads(M, N, K) && !omp_in_parallel())
-        nth = num_threads > 0 ? num_threads : omp_get_max_threads();
-#endif
-    /* strips of whole 16-column (or row) units, the longer side cut */
-    const bool by_cols = N >= M;
+    const bool by_cols = N >= M; /* the longer side is cut */
     const int len = by_cols ? N : M, units = (len + 15) / 16;
-    if (nth > units) nth = units;
-    if (nth <= 1) {
+    int strips = 1;
+    if (worth_threads(M, N, K)) {
+        const double s = (double)M * N * K / (double)STRIP_MACS;
+        strips = s >= MAX_STRIPS ? MAX_STRIPS : s < 1 ? 1 : (int)s;
+        if (strips > units) strips = units;
+    }
+    if (strips <= 1) {
         blas_call(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-#pragma omp parallel for schedule(static) num_threads(nth)
-    for (int t = 0; t < nth; t++) {
-        const int lo = units * t / nth * 16, hi = units * (t + 1) / nth * 16;
+    int nth = 1;
+#ifdef _OPENMP
+    if (!omp_in_parallel()) nth = num_threads > 0 ? num_threads : omp_get_max_threads();
+#endif
+    if (nth > strips) nth = strips;
+    (void)nth;
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+    for (int t = 0; t < strips; t++) {
+        const int lo = units * t / strips * 16, hi = units * (t + 1) / strips * 16;
         const int n = (hi < len ? hi : len) - lo;
         if (by_cols) /* op(B)[:, lo..]: columns of B, or rows when transposed */
             blas_call(transA, transB, M, n, K, alpha, A, lda,
