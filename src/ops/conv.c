@@ -77,6 +77,15 @@ static int threads_for(int64_t items, int64_t work) {
     return items > 1 && items * work >= TG_PAR_MIN ? tg__threads() : 1;
 }
 
+/* Threads for nq independent products of about macs multiply-adds each: a product
+ * each, whole, rather than every product split between threads (16 regions of a few
+ * microseconds each cost more in handing out and waiting than they save). Only when
+ * each thread gets several products, so the split stays even. */
+static int products_threads(int nq, int64_t macs) {
+    const int nth = tg__threads();
+    return nth > 1 && nq >= 4 * nth && (int64_t)nq * macs >= 16 * (int64_t)TG_PAR_MIN ? nth : 1;
+}
+
 /* This thread's slot in per-thread scratch. */
 static int thread_id(void) {
 #ifdef _OPENMP
@@ -153,13 +162,17 @@ static bool wino_run(tg_graph *g, const wino_pass *p, const tg_real *U, const tg
         for (int s = 0; s < nb; s++) /* V[xi][c][t] = B^T d B */
             tgk_wino_input(in + (n0 + s) * sin, p->Cin, p->H, p->W, p->ph, p->pw, TH, TW,
                            V + s * Ts, T, p->Cin * T, scratch + thread_id() * scr);
-        /* M[xi]_g[Cout/G, T] = U[xi]_g[Cout/G, Cin/G] @ V[xi]_g[Cin/G, T] */
-        for (int xi = 0; xi < 16; xi++)
-            for (int gi = 0; gi < p->G; gi++)
-                tgk_conv_mm(false, (int)Cog, (int)T, (int)Cig, U + (xi * p->Cout + gi * Cog) * Cig,
-                            Cig, (tgk_csmat){V + (xi * p->Cin + gi * Cig) * T, T, T, T},
-                            (tgk_smat){M + (xi * p->Cout + gi * Cog) * T, T, T, T}, false, NULL,
-                            nth);
+        /* M[xi]_g[Cout/G, T] = U[xi]_g[Cout/G, Cin/G] @ V[xi]_g[Cin/G, T]: 16 G small
+         * products, shared out whole between threads (see products_threads) */
+        nt = products_threads(16 * p->G, Cog * T * Cig);
+        const int inner = nt > 1 ? 1 : nth;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int q = 0; q < 16 * p->G; q++) {
+            const int xi = q / p->G, gi = q % p->G;
+            tgk_conv_mm(false, (int)Cog, (int)T, (int)Cig, U + (xi * p->Cout + gi * Cog) * Cig, Cig,
+                        (tgk_csmat){V + (xi * p->Cin + gi * Cig) * T, T, T, T},
+                        (tgk_smat){M + (xi * p->Cout + gi * Cog) * T, T, T, T}, false, NULL, inner);
+        }
         nt = threads_for(nb, 16 * sout);
         (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
@@ -229,19 +242,23 @@ static bool wino_backward(tg_graph *g, const conv_info *ci, const tg_real *x, co
                 tgk_wino_input(dys, (int)O, b.H, b.W, b.ph, b.pw, TH2, TW2, V2 + s * Ts2, T2,
                                O * T2, sc);
         }
-        for (int xi = 0; xi < 16; xi++)
-            for (int gi = 0; gi < ci->G; gi++) {
-                if (dw) /* dU[xi]_g[Og, Cg] += D[xi]_g[Og, T] @ V[xi]_g[Cg, T]^T */
-                    tgk_conv_mm_nt((int)Og, (int)Cg, (int)T,
-                                   (tgk_csmat){D + (xi * O + gi * Og) * T, T, T, T},
-                                   (tgk_csmat){V + (xi * C + gi * Cg) * T, T, T, T},
-                                   dU + (xi * O + gi * Og) * Cg, Cg, NULL, nth);
-                if (dx) /* M2[xi]_g[Cg, T2] = U2[xi]_g[Cg, Og] @ V2[xi]_g[Og, T2] */
-                    tgk_conv_mm(false, (int)Cg, (int)T2, (int)Og, U2 + (xi * C + gi * Cg) * Og, Og,
-                                (tgk_csmat){V2 + (xi * O + gi * Og) * T2, T2, T2, T2},
-                                (tgk_smat){M2 + (xi * C + gi * Cg) * T2, T2, T2, T2}, false, NULL,
-                                nth);
-            }
+        /* 16 G pairs of small products, shared out whole between threads */
+        nt = products_threads(16 * ci->G, Og * Cg * (dw ? T : 0) + Cg * Og * (dx ? T2 : 0));
+        const int inner = nt > 1 ? 1 : nth;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int q = 0; q < 16 * ci->G; q++) {
+            const int xi = q / ci->G, gi = q % ci->G;
+            if (dw) /* dU[xi]_g[Og, Cg] += D[xi]_g[Og, T] @ V[xi]_g[Cg, T]^T */
+                tgk_conv_mm_nt((int)Og, (int)Cg, (int)T,
+                               (tgk_csmat){D + (xi * O + gi * Og) * T, T, T, T},
+                               (tgk_csmat){V + (xi * C + gi * Cg) * T, T, T, T},
+                               dU + (xi * O + gi * Og) * Cg, Cg, NULL, inner);
+            if (dx) /* M2[xi]_g[Cg, T2] = U2[xi]_g[Cg, Og] @ V2[xi]_g[Og, T2] */
+                tgk_conv_mm(false, (int)Cg, (int)T2, (int)Og, U2 + (xi * C + gi * Cg) * Og, Og,
+                            (tgk_csmat){V2 + (xi * O + gi * Og) * T2, T2, T2, T2},
+                            (tgk_smat){M2 + (xi * C + gi * Cg) * T2, T2, T2, T2}, false, NULL,
+                            inner);
+        }
         if (!dx) continue;
         nt = threads_for(nb, 16 * sx);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
