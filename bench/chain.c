@@ -9,20 +9,10 @@
  * usage: chain [nodes (default 1000000)] [repeats (default 5)] */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <tapegrad.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench.h"
 
 int main(int argc, char **argv) {
     long n = argc > 1 ? atol(argv[1]) : 1000000;
@@ -39,18 +29,18 @@ int main(int argc, char **argv) {
     for (int r = 0; r < reps + 1; r++) { /* the first run warms the arena up */
         tg_graph_reset(g);
         uint64_t m0 = tg_alloc_count();
-        double t0 = now();
+        double t0 = bench_now();
         tg_tensor *x = tg_scalar(g, 1);
         tg_set_requires_grad(x, true);
         tg_tensor *a = tg_scalar(g, 1.0000001f), *b = tg_scalar(g, 1e-7f);
         tg_tensor *y = x;
         for (long i = 0; i < n; i += 2) y = tg_add(g, tg_mul(g, y, a), b);
-        double t1 = now();
+        double t1 = bench_now();
         if (tg_backward(g, y) != 0) {
             fprintf(stderr, "chain: %s\n", tg_graph_error(g));
             return 1;
         }
-        double t2 = now();
+        double t2 = bench_now();
         if (r > 0) {
             fwd[r - 1] = (t1 - t0) * 1e9 / (double)n;
             bwd[r - 1] = (t2 - t1) * 1e9 / (double)n;
@@ -60,19 +50,17 @@ int main(int argc, char **argv) {
         tg_graph_stats(g, &st);
         step_bytes = st.arena_used;
     }
-    qsort(fwd, (size_t)reps, sizeof *fwd, cmp);
-    qsort(bwd, (size_t)reps, sizeof *bwd, cmp);
+    const double f = bench_median(fwd, reps), b = bench_median(bwd, reps);
     printf("chain of %ld scalar nodes (%s, 1 thread), median of %d:\n", n, tg_precision(), reps);
-    printf("  forward   %7.1f ns/node\n", fwd[reps / 2]);
-    printf("  backward  %7.1f ns/node\n", bwd[reps / 2]);
-    printf("  total     %7.1f ns/node\n", fwd[reps / 2] + bwd[reps / 2]);
+    printf("  forward   %7.1f ns/node\n", f);
+    printf("  backward  %7.1f ns/node\n", b);
+    printf("  total     %7.1f ns/node\n", f + b);
     printf("  arena     %zu bytes per step (%.0f bytes/node)\n", step_bytes,
            (double)step_bytes / (double)n);
     printf("  mallocs   %.1f per steady step\n", (double)steady_mallocs / reps);
     printf("RESULT time=%.4e fwd_ns=%.1f bwd_ns=%.1f node_ns=%.1f bytes_per_node=%.0f "
            "steady_allocs=%.1f\n",
-           (fwd[reps / 2] + bwd[reps / 2]) * 1e-9 * (double)n, fwd[reps / 2], bwd[reps / 2],
-           fwd[reps / 2] + bwd[reps / 2], (double)step_bytes / (double)n,
+           (f + b) * 1e-9 * (double)n, f, b, f + b, (double)step_bytes / (double)n,
            (double)steady_mallocs / reps);
     tg_graph_free(g);
     return 0;

@@ -20,21 +20,10 @@
  *   RESULT name=conv2 time=<s per step> gflops=<GFLOP/s> threads=<n> */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include <tapegrad.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench.h"
 
 /* One convolution: its input, weight, bias, upstream gradient and whether x needs a
  * gradient. */
@@ -46,14 +35,6 @@ typedef struct conv_case {
 } conv_case;
 
 static const tg_conv_opts pad1 = {.padding = {1, 1}};
-
-static int conv_step(tg_graph *g, const conv_case *c) {
-    tg_graph_reset(g);
-    tg_tensor *x = tg_tensor_wrap(g, 4, tg_shape(c->x), tg_data(c->x));
-    if (x && c->xgrad) tg_set_requires_grad(x, true);
-    tg_tensor *y = tg_conv2d(g, x, c->w, c->b, &pad1);
-    return tg_backward_from(g, y, tg_data(c->dy));
-}
 
 /* fashion_cnn's model (as examples/fashion_cnn.c builds it). */
 typedef struct model {
@@ -88,48 +69,45 @@ static bool model_init(model *m, tg_params *p) {
            tg_sequential_add_linear(s, &m->fc2) == TG_OK;
 }
 
-static int model_step(tg_graph *g, const model *m, tg_params *p, tg_tensor *xs,
-                      const int32_t *labels) {
+/* bench_step_fn's context: a graph and what to run on it. */
+typedef struct step_ctx {
+    tg_graph *g;
+    const conv_case *c;
+    const model *m;
+    tg_params *p;
+    tg_tensor *x;
+    const int32_t *labels;
+} step_ctx;
+
+static int conv_step(void *ctx) {
+    const step_ctx *s = ctx;
+    tg_graph *g = s->g;
+    const conv_case *c = s->c;
     tg_graph_reset(g);
-    tg_tensor *x = tg_tensor_wrap(g, 4, tg_shape(xs), tg_data(xs));
-    tg_tensor *loss =
-        tg_cross_entropy_loss(g, tg_sequential_forward(g, m->seq, x), labels, TG_REDUCE_MEAN, 0);
+    tg_tensor *x = tg_tensor_wrap(g, 4, tg_shape(c->x), tg_data(c->x));
+    if (x && c->xgrad) tg_set_requires_grad(x, true);
+    tg_tensor *y = tg_conv2d(g, x, c->w, c->b, &pad1);
+    return tg_backward_from(g, y, tg_data(c->dy));
+}
+
+static int model_step(void *ctx) {
+    const step_ctx *s = ctx;
+    tg_graph *g = s->g;
+    tg_graph_reset(g);
+    tg_tensor *x = tg_tensor_wrap(g, 4, tg_shape(s->x), tg_data(s->x));
+    tg_tensor *loss = tg_cross_entropy_loss(g, tg_sequential_forward(g, s->m->seq, x), s->labels,
+                                            TG_REDUCE_MEAN, 0);
     int rc = tg_backward(g, loss);
-    tg_params_zero_grad(p);
+    tg_params_zero_grad(s->p);
     return rc;
 }
 
-/* Times fn-like steps: reps timings of iters steps each (after one warm-up timing);
- * returns the median seconds per step, or -1 on error. */
-#define TIME_STEPS(reps, iters, call, out)                                                         \
-    do {                                                                                           \
-        double t_[100];                                                                            \
-        (out) = -1;                                                                                \
-        for (int r_ = 0; r_ <= (reps); r_++) {                                                     \
-            double t0_ = now();                                                                    \
-            for (int i_ = 0; i_ < (iters); i_++)                                                   \
-                if ((call) != 0) goto failed;                                                      \
-            if (r_ > 0) t_[r_ - 1] = (now() - t0_) / (iters);                                      \
-        }                                                                                          \
-        qsort(t_, (size_t)(reps), sizeof *t_, cmp);                                                \
-        (out) = t_[(reps) / 2];                                                                    \
-    } while (0)
-
 int main(int argc, char **argv) {
     int batch = 64, threads = 1, reps = 5;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--batch") && v)
-            batch = atoi(v), i++;
-        else if (!strcmp(a, "--threads") && v)
-            threads = atoi(v), i++;
-        else if (!strcmp(a, "--reps") && v)
-            reps = atoi(v), i++;
-        else {
-            fprintf(stderr, "usage: conv [--batch N] [--threads N] [--reps N]\n");
-            return 2;
-        }
-    }
+    const bench_flag flags[] = {{"--batch", BENCH_INT, &batch},
+                                {"--threads", BENCH_INT, &threads},
+                                {"--reps", BENCH_INT, &reps}};
+    if (!bench_parse(argc, argv, flags, 3, "conv [--batch N] [--threads N] [--reps N]")) return 2;
     if (batch < 1 || threads < 1 || reps < 1 || reps > 100) return 2;
     threads = tg_set_num_threads(threads);
     tg_params *p = tg_params_new(), *mp = tg_params_new();
@@ -156,8 +134,8 @@ int main(int argc, char **argv) {
         const double flop = 2.0 * batch * c->O * c->H * c->H * c->C * 9 * (c->xgrad ? 3 : 2);
         int iters = (int)(0.1 * 30e9 / flop); /* ~0.1 s per timing at 30 GFLOP/s */
         if (iters < 1) iters = 1;
-        double t;
-        TIME_STEPS(reps, iters, conv_step(g, c), t);
+        const double t = bench_time_steps(reps, iters, conv_step, &(step_ctx){.g = g, .c = c});
+        if (t < 0) goto failed;
         printf("RESULT name=%s time=%.4e gflops=%.2f threads=%d batch=%d\n", c->name, t,
                flop / t * 1e-9, threads, batch);
         fflush(stdout);
@@ -177,9 +155,9 @@ int main(int argc, char **argv) {
     const double flop =
         2.0 * batch *
         (32 * 28 * 28 * 9.0 * 2 + 64 * 14 * 14 * 32 * 9.0 * 3 + 3136 * 128.0 * 3 + 128 * 10.0 * 3);
-    double t;
-    const int iters = 3;
-    TIME_STEPS(reps, iters, model_step(g, &m, mp, x, labels), t);
+    step_ctx ms = {.g = g, .m = &m, .p = mp, .x = x, .labels = labels};
+    const double t = bench_time_steps(reps, 3, model_step, &ms);
+    if (t < 0) goto failed;
     printf("RESULT name=model time=%.4e gflops=%.2f threads=%d batch=%d\n", t, flop / t * 1e-9,
            threads, batch);
     free(labels);

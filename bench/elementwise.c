@@ -15,26 +15,10 @@
  * Prints one RESULT line per op: RESULT name=add time=<s> gbs=<GB/s> frac=<of copy> */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include <tapegrad.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *t, int n) {
-    qsort(t, (size_t)n, sizeof *t, cmp);
-    return t[n / 2];
-}
+#include "bench.h"
 
 static void copy_loop(float *restrict dst, const float *restrict src, long n, int threads) {
     const long chunk = 1L << 16, nch = (n + chunk - 1) / chunk;
@@ -76,19 +60,10 @@ static tg_tensor *run_op(tg_graph *g, int op, tg_tensor *a, tg_tensor *b, tg_ten
 int main(int argc, char **argv) {
     long n = 1L << 25;
     int threads = 1, reps = 7;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--n") && v)
-            n = atol(v), i++;
-        else if (!strcmp(a, "--threads") && v)
-            threads = atoi(v), i++;
-        else if (!strcmp(a, "--reps") && v)
-            reps = atoi(v), i++;
-        else {
-            fprintf(stderr, "usage: elementwise [--n N] [--threads N] [--reps N]\n");
-            return 2;
-        }
-    }
+    const bench_flag flags[] = {
+        {"--n", BENCH_LONG, &n}, {"--threads", BENCH_INT, &threads}, {"--reps", BENCH_INT, &reps}};
+    if (!bench_parse(argc, argv, flags, 3, "elementwise [--n N] [--threads N] [--reps N]"))
+        return 2;
     const int cols = 4096;
     n = (n + cols - 1) / cols * cols;
     if (n < cols || threads < 1 || reps < 1 || reps > 100) return 2;
@@ -122,29 +97,29 @@ int main(int argc, char **argv) {
     char lines[OP_COUNT][160];
     for (int op = 0; op < OP_COUNT; op++) {
         for (int r = 0; r < reps + 1; r++) {
-            double c0 = now();
+            double c0 = bench_now();
             copy_loop(dst, src, n, threads);
-            double c1 = now();
+            double c1 = bench_now();
             tg_graph_reset(g);
             tg_tensor *a = tg_tensor_wrap(g, 2, (int[]){rows, cols}, ad);
             tg_tensor *b = tg_tensor_wrap(g, 2, (int[]){rows, cols}, bd);
             tg_tensor *row = tg_tensor_wrap(g, 1, (int[]){cols}, rd);
-            double t0 = now();
+            double t0 = bench_now();
             tg_tensor *y = run_op(g, op, a, b, row);
-            double t1 = now();
+            double t1 = bench_now();
             if (!y) {
                 fprintf(stderr, "elementwise: %s\n", tg_graph_error(g));
                 return 1;
             }
             if (r > 0) t[r - 1] = t1 - t0, tc[r - 1] = all_copy[ncopy++] = c1 - c0;
         }
-        const double med = median(t, reps), gbs = bytes_per[op] * (double)n / med * 1e-9;
-        const double copy_gbs = 8.0 * (double)n / median(tc, reps) * 1e-9;
+        const double med = bench_median(t, reps), gbs = bytes_per[op] * (double)n / med * 1e-9;
+        const double copy_gbs = 8.0 * (double)n / bench_median(tc, reps) * 1e-9;
         snprintf(lines[op], sizeof lines[op],
                  "RESULT name=%s time=%.4e gbs=%.2f frac=%.3f threads=%d\n", names[op], med, gbs,
                  gbs / copy_gbs, threads);
     }
-    const double copy_med = median(all_copy, ncopy);
+    const double copy_med = bench_median(all_copy, ncopy);
     printf("RESULT name=copy time=%.4e gbs=%.2f frac=1.000 threads=%d\n", copy_med,
            8.0 * (double)n / copy_med * 1e-9, threads);
     for (int op = 0; op < OP_COUNT; op++) fputs(lines[op], stdout);

@@ -21,66 +21,22 @@
  * 20 timed iterations after 3 warm-up ones. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #include <tapegrad.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* CPU time of the whole process: less disturbed than wall time by other programs. */
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double maxrss_mib(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+#include "bench.h"
 
 int main(int argc, char **argv) {
     int T = 64, B = 32, I = 64, H = 128, threads = 1, iters = 20, warmup = 3;
     unsigned long long seed = 42;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int *dst = !strcmp(a, "--seq")       ? &T
-                   : !strcmp(a, "--batch")   ? &B
-                   : !strcmp(a, "--input")   ? &I
-                   : !strcmp(a, "--hidden")  ? &H
-                   : !strcmp(a, "--threads") ? &threads
-                   : !strcmp(a, "--iters")   ? &iters
-                   : !strcmp(a, "--warmup")  ? &warmup
-                                             : NULL;
-        if (dst && v) {
-            *dst = atoi(v);
-            i++;
-        } else if (!strcmp(a, "--seed") && v) {
-            seed = strtoull(v, NULL, 10);
-            i++;
-        } else {
-            fprintf(stderr, "usage: lstm [--seq T] [--batch B] [--input I] [--hidden H] "
-                            "[--threads N] [--iters N] [--warmup N] [--seed N]\n");
-            return 2;
-        }
-    }
+    const bench_flag flags[] = {{"--seq", BENCH_INT, &T},           {"--batch", BENCH_INT, &B},
+                                {"--input", BENCH_INT, &I},         {"--hidden", BENCH_INT, &H},
+                                {"--threads", BENCH_INT, &threads}, {"--iters", BENCH_INT, &iters},
+                                {"--warmup", BENCH_INT, &warmup},   {"--seed", BENCH_U64, &seed}};
+    if (!bench_parse(argc, argv, flags, 8,
+                     "lstm [--seq T] [--batch B] [--input I] [--hidden H] "
+                     "[--threads N] [--iters N] [--warmup N] [--seed N]"))
+        return 2;
     if (T < 1 || B < 1 || I < 1 || H < 1 || threads < 1 || iters < 1 || iters > 10000 ||
         warmup < 0) {
         fprintf(stderr, "lstm: every size, --threads and --iters (<= 10000) must be >= 1\n");
@@ -113,7 +69,7 @@ int main(int argc, char **argv) {
     double loss_value = 0;
     for (int it = 0; it < warmup + iters; it++) {
         const uint64_t a0 = tg_alloc_count();
-        const double t0 = now(), c0 = cpu_now();
+        const double t0 = bench_now(), c0 = bench_cpu_now();
         tg_graph_reset(g);
         tg_params_zero_grad(p);
         tg_tensor *x = tg_tensor_wrap(g, 3, (int[]){T, B, I}, xdata);
@@ -125,12 +81,12 @@ int main(int argc, char **argv) {
             fprintf(stderr, "lstm: %s\n", tg_graph_error(g));
             return 1;
         }
-        const double t1 = now();
+        const double t1 = bench_now();
         if (tg_backward(g, loss) != 0) {
             fprintf(stderr, "lstm: %s\n", tg_graph_error(g));
             return 1;
         }
-        const double t2 = now(), c2 = cpu_now();
+        const double t2 = bench_now(), c2 = bench_cpu_now();
         loss_value = tg_item(loss);
         if (it >= warmup) {
             fwd[it - warmup] = t1 - t0;
@@ -142,8 +98,9 @@ int main(int argc, char **argv) {
     }
     tg_stats st;
     tg_graph_stats(g, &st);
-    const double t = median(tot, iters), f = median(fwd, iters), b = median(bwd, iters);
-    const double c = median(cpu, iters);
+    const double t = bench_median_mean(tot, iters), f = bench_median_mean(fwd, iters);
+    const double b = bench_median_mean(bwd, iters);
+    const double c = bench_median_mean(cpu, iters);
     const double gflop = 3.0 * 2.0 * T * B * (double)(I + H) * 4.0 * H * 1e-9;
     printf("LSTM T=%d B=%d I=%d H=%d, forward+backward, %d thread%s, %s, median of %d:\n", T, B, I,
            H, threads, threads == 1 ? "" : "s", tg_has_blas() ? "OpenBLAS" : "portable matmul",
@@ -153,7 +110,7 @@ int main(int argc, char **argv) {
     printf("RESULT name=lstm time=%.6f cpu=%.6f fwd=%.6f bwd=%.6f gflops=%.2f maxrss_mib=%.1f "
            "steady_allocs=%llu arena_mib=%.2f threads=%d seq=%d batch=%d input=%d hidden=%d "
            "loss=%.6g\n",
-           t, c, f, b, gflop / t, maxrss_mib(), (unsigned long long)allocs,
+           t, c, f, b, gflop / t, bench_maxrss_mib(), (unsigned long long)allocs,
            (double)st.arena_reserved / (1024.0 * 1024.0), threads, T, B, I, H, loss_value);
     free(xdata);
     free(updata);

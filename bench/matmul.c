@@ -19,10 +19,10 @@
  *   RESULT name=fc1_b64_portable time=<s per step> gflops=<GFLOP/s> */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include <tapegrad.h>
+
+#include "bench.h"
 #ifdef BENCH_CBLAS
 #include <cblas.h>
 #if TG_PRECISION_DOUBLE
@@ -32,26 +32,15 @@
 #endif
 #endif
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* One layer step: forward, backward; returns 0 or -1. */
-static int step(tg_graph *g, tg_tensor *xs, tg_tensor *w, tg_tensor *b, const tg_real *dy,
-                bool xgrad) {
-    tg_graph_reset(g);
-    tg_tensor *x = tg_tensor_wrap(g, 2, tg_shape(xs), tg_data(xs));
-    if (x && xgrad) tg_set_requires_grad(x, true);
-    tg_tensor *y = tg_linear(g, x, w, b);
-    return tg_backward_from(g, y, dy);
-}
+/* One layer step: x [B,in] (xgrad: x needs its gradient), W [out,in], b [out], dy [B,out];
+ * raw: through OpenBLAS alone (raw_step, into scratch), else through tapegrad. */
+typedef struct layer_step {
+    int B, in, out;
+    tg_graph *g;
+    tg_tensor *x, *w, *b, *dy;
+    bool xgrad, raw;
+    tg_real *scratch; /* raw: y [B,out], dW [out,in], dx [B,in] */
+} layer_step;
 
 /* The layer's products alone through OpenBLAS: y = x W^T (+ y), dW += dy^T x, and
  * dx += dy W when x needs a gradient. */
@@ -67,21 +56,31 @@ static void raw_step(int B, int in, int out, const tg_real *x, const tg_real *w,
 #endif
 }
 
+/* One step as a bench_step_fn: forward, backward; 0, or -1 after a message. */
+static int step(void *ctx) {
+    const layer_step *s = ctx;
+    if (s->raw) {
+        tg_real *y = s->scratch, *dw = y + (size_t)s->B * s->out, *dx = dw + (size_t)s->out * s->in;
+        raw_step(s->B, s->in, s->out, tg_data(s->x), tg_data(s->w), y, tg_data(s->dy), dw,
+                 s->xgrad ? dx : NULL);
+        return 0;
+    }
+    tg_graph *g = s->g;
+    tg_graph_reset(g);
+    tg_tensor *x = tg_tensor_wrap(g, 2, tg_shape(s->x), tg_data(s->x));
+    if (x && s->xgrad) tg_set_requires_grad(x, true);
+    tg_tensor *y = tg_linear(g, x, s->w, s->b);
+    if (tg_backward_from(g, y, tg_data(s->dy)) == 0) return 0;
+    fprintf(stderr, "matmul: %s\n", tg_graph_error(g));
+    return -1;
+}
+
 int main(int argc, char **argv) {
     int batch = 64, threads = 1, reps = 7;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--batch") && v)
-            batch = atoi(v), i++;
-        else if (!strcmp(a, "--threads") && v)
-            threads = atoi(v), i++;
-        else if (!strcmp(a, "--reps") && v)
-            reps = atoi(v), i++;
-        else {
-            fprintf(stderr, "usage: matmul [--batch N] [--threads N] [--reps N]\n");
-            return 2;
-        }
-    }
+    const bench_flag flags[] = {{"--batch", BENCH_INT, &batch},
+                                {"--threads", BENCH_INT, &threads},
+                                {"--reps", BENCH_INT, &reps}};
+    if (!bench_parse(argc, argv, flags, 3, "matmul [--batch N] [--threads N] [--reps N]")) return 2;
     if (batch < 1 || threads < 1 || reps < 1 || reps > 100) return 2;
     threads = tg_set_num_threads(threads);
     const int sizes[2][2] = {{784, 512}, {512, 10}};
@@ -122,24 +121,10 @@ int main(int argc, char **argv) {
                                  sizeof *scratch);
                 if (!scratch) return 1;
             }
-            double t[100];
-            for (int r = 0; r < reps + 1; r++) {
-                double t0 = now();
-                for (int i = 0; i < iters; i++) {
-                    if (k == 2) {
-                        raw_step(batch, in, out, tg_data(x), tg_data(w), scratch, tg_data(dy),
-                                 scratch + (size_t)batch * out,
-                                 xgrad ? scratch + (size_t)batch * out + (size_t)out * in : NULL);
-                    } else if (step(g, x, w, b, tg_data(dy), xgrad) != 0) {
-                        fprintf(stderr, "matmul: %s\n", tg_graph_error(g));
-                        return 1;
-                    }
-                }
-                if (r > 0) t[r - 1] = (now() - t0) / iters;
-            }
+            layer_step ls = {batch, in, out, g, x, w, b, dy, xgrad, k == 2, scratch};
+            const double med = bench_time_steps(reps, iters, step, &ls);
             free(scratch);
-            qsort(t, (size_t)reps, sizeof *t, cmp);
-            const double med = t[reps / 2];
+            if (med < 0) return 1;
             printf("RESULT name=fc%d_b%d_%s time=%.3e gflops=%.2f threads=%d\n", l + 1, batch,
                    kinds[k], med, flop / med * 1e-9, threads);
         }

@@ -21,36 +21,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #include <tapegrad.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* CPU time of the whole process (all threads): less disturbed than wall time by other
- * programs sharing the machine. */
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double maxrss_mib(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
-}
+#include "bench.h"
 
 typedef struct model {
     tg_tensor *w1, *b1, *w2, *b2;
@@ -77,30 +51,15 @@ int main(int argc, char **argv) {
     long max_steps = 0;
     bool eval = false, blas = true;
     unsigned long long seed = 42;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--data") && v)
-            dir = v, i++;
-        else if (!strcmp(a, "--batch") && v)
-            batch = atoi(v), i++;
-        else if (!strcmp(a, "--threads") && v)
-            threads = atoi(v), i++;
-        else if (!strcmp(a, "--epochs") && v)
-            epochs = atoi(v), i++;
-        else if (!strcmp(a, "--steps") && v)
-            max_steps = atol(v), i++;
-        else if (!strcmp(a, "--seed") && v)
-            seed = strtoull(v, NULL, 10), i++;
-        else if (!strcmp(a, "--eval"))
-            eval = true;
-        else if (!strcmp(a, "--no-blas"))
-            blas = false;
-        else {
-            fprintf(stderr, "usage: mlp_train [--data DIR] [--batch N] [--threads N] "
-                            "[--epochs N] [--steps N] [--eval] [--no-blas] [--seed N]\n");
-            return 2;
-        }
-    }
+    const bench_flag flags[] = {
+        {"--data", BENCH_STR, &dir},         {"--batch", BENCH_INT, &batch},
+        {"--threads", BENCH_INT, &threads},  {"--epochs", BENCH_INT, &epochs},
+        {"--steps", BENCH_LONG, &max_steps}, {"--seed", BENCH_U64, &seed},
+        {"--eval", BENCH_SET, &eval},        {"--no-blas", BENCH_CLEAR, &blas}};
+    if (!bench_parse(argc, argv, flags, 8,
+                     "mlp_train [--data DIR] [--batch N] [--threads N] "
+                     "[--epochs N] [--steps N] [--eval] [--no-blas] [--seed N]"))
+        return 2;
     if (batch < 1 || threads < 1 || epochs < 1 || epochs > 100) {
         fprintf(stderr, "mlp_train: bad --batch, --threads or --epochs\n");
         return 2;
@@ -140,7 +99,7 @@ int main(int argc, char **argv) {
     double last_loss = 0;
     for (int e = 0; e < epochs; e++) {
         if (e > 0) tg_batcher_reset(tb);
-        double t0 = now(), c0 = cpu_now(), loss_sum = 0;
+        double t0 = bench_now(), c0 = bench_cpu_now(), loss_sum = 0;
         long steps = 0;
         for (;;) {
             if (max_steps > 0 && steps >= max_steps) break;
@@ -160,8 +119,8 @@ int main(int argc, char **argv) {
             if (steps_done > 0) steady_allocs += tg_alloc_count() - a0;
             steps++, steps_done++;
         }
-        times[e] = now() - t0;
-        cpu[e] = cpu_now() - c0;
+        times[e] = bench_now() - t0;
+        cpu[e] = bench_cpu_now() - c0;
         last_loss = loss_sum / (double)(steps ? steps : 1);
         printf("epoch %d: %.3f s (cpu %.3f s), %ld steps, mean loss %.4f\n", e + 1, times[e],
                cpu[e], steps, last_loss);
@@ -195,16 +154,14 @@ int main(int argc, char **argv) {
         tg_batcher_free(eb);
     }
 
-    qsort(times, (size_t)epochs, sizeof *times, cmp);
-    qsort(cpu, (size_t)epochs, sizeof *cpu, cmp);
-    const double med = times[epochs / 2];
+    const double med = bench_median(times, epochs), cpu_med = bench_median(cpu, epochs);
     const double gflop = 98.2 * (max_steps > 0 ? (double)(max_steps * batch) / 60000.0 : 1.0);
     tg_stats st;
     tg_graph_stats(g, &st);
     printf(
         "RESULT time=%.4f cpu=%.4f gflops=%.2f maxrss_mib=%.1f steady_allocs=%llu arena_mib=%.2f "
         "threads=%d batch=%d blas=%d loss=%.4f acc=%.2f\n",
-        med, cpu[epochs / 2], gflop / med, maxrss_mib(), (unsigned long long)steady_allocs,
+        med, cpu_med, gflop / med, bench_maxrss_mib(), (unsigned long long)steady_allocs,
         (double)st.arena_reserved / (1024.0 * 1024.0), threads, batch, blas ? 1 : 0, last_loss,
         acc);
     tg_batcher_free(tb);

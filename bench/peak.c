@@ -7,13 +7,8 @@
  *   RESULT avx2_gflops=<G> avx512_gflops=<G or 0>
  * (0 for a kind the CPU or the compiler lacks). */
 #include <stdio.h>
-#include <time.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench.h"
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
@@ -53,9 +48,9 @@ static double rate(float (*f)(long), int lanes) {
     double best = 0;
     volatile float sink = 0;
     for (int r = 0; r < 5; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         sink += f(n);
-        double g = 2.0 * lanes * CHAINS * (double)n / (now() - t0) * 1e-9;
+        double g = 2.0 * lanes * CHAINS * (double)n / (bench_now() - t0) * 1e-9;
         if (g > best) best = g;
     }
     (void)sink;
