@@ -31,11 +31,14 @@
  * below the first one's), 1 otherwise or on an error, 2 for a bad command line.
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tapegrad.h>
+
+#include "common.h"
 
 #define DEFAULT_TEXT "/usr/share/common-licenses/GPL-3"
 
@@ -57,90 +60,6 @@ static void usage(FILE *out) {
             "Defaults: --steps 800 --hidden 128 --embed 64 --seq 64 --batch 32 --lr 0.002\n"
             "--clip 5 --seed 42 --report 50 --sample-every 200 --sample-len 240\n"
             "--temperature 0.8 --threads 1.\n");
-}
-
-static bool parse_int(const char *s, long lo, long hi, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi) return false;
-    *out = (int)v;
-    return true;
-}
-
-static bool parse_real(const char *s, double lo, double *out) {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v) || v < lo) return false;
-    *out = v;
-    return true;
-}
-
-/* 0 to go on, 1 for a bad command line (after a message), -1 for --help. */
-static int parse(int argc, char **argv, options *o) {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return -1;
-        if (strncmp(a, "--", 2) != 0) {
-            if (o->file) {
-                fprintf(stderr, "char_rnn: one text file only, got '%s' and '%s'\n", o->file, a);
-                return 1;
-            }
-            o->file = a;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "char_rnn: missing value after '%s'\n", a);
-            return 1;
-        }
-        const char *v = argv[++i];
-        bool ok;
-        if (!strcmp(a, "--log"))
-            o->log = v, ok = true;
-        else if (!strcmp(a, "--plot"))
-            o->plot = v, ok = true;
-        else if (!strcmp(a, "--steps"))
-            ok = parse_int(v, 1, 10000000, &o->steps);
-        else if (!strcmp(a, "--hidden"))
-            ok = parse_int(v, 1, 8192, &o->hidden);
-        else if (!strcmp(a, "--embed"))
-            ok = parse_int(v, 1, 8192, &o->embed);
-        else if (!strcmp(a, "--seq"))
-            ok = parse_int(v, 1, 100000, &o->seq);
-        else if (!strcmp(a, "--batch"))
-            ok = parse_int(v, 1, 100000, &o->batch);
-        else if (!strcmp(a, "--threads"))
-            ok = parse_int(v, 1, 4096, &o->threads);
-        else if (!strcmp(a, "--report"))
-            ok = parse_int(v, 1, 10000000, &o->report);
-        else if (!strcmp(a, "--sample-every"))
-            ok = parse_int(v, 0, 10000000, &o->sample_every);
-        else if (!strcmp(a, "--sample-len"))
-            ok = parse_int(v, 0, 1000000, &o->sample_len);
-        else if (!strcmp(a, "--lr"))
-            ok = parse_real(v, 0, &o->lr) && o->lr > 0;
-        else if (!strcmp(a, "--clip"))
-            ok = parse_real(v, 0, &o->clip);
-        else if (!strcmp(a, "--temperature"))
-            ok = parse_real(v, 0, &o->temperature) && o->temperature > 0;
-        else if (!strcmp(a, "--seed")) {
-            char *end;
-            o->seed = strtoull(v, &end, 10);
-            ok = end != v && !*end && v[0] != '-';
-        } else {
-            fprintf(stderr, "char_rnn: unknown option '%s'\n", a);
-            return 1;
-        }
-        if (!ok) {
-            fprintf(stderr, "char_rnn: bad value '%s' for %s\n", v, a);
-            return 1;
-        }
-    }
-    if (o->plot && !o->log) {
-        fprintf(stderr, "char_rnn: --plot draws the CSV log: give --log FILE.csv too\n");
-        return 1;
-    }
-    return 0;
 }
 
 /* ---- the text -------------------------------------------------------------------------- */
@@ -385,7 +304,22 @@ int main(int argc, char **argv) {
                  .clip = 5,
                  .temperature = 0.8,
                  .seed = 42};
-    int rc = parse(argc, argv, &o);
+    const ex_flag flags[] = {EX_FLAG_STR("--log", &o.log),
+                             EX_FLAG_STR("--plot", &o.plot),
+                             EX_FLAG_INT("--steps", &o.steps, 1, 10000000),
+                             EX_FLAG_INT("--hidden", &o.hidden, 1, 8192),
+                             EX_FLAG_INT("--embed", &o.embed, 1, 8192),
+                             EX_FLAG_INT("--seq", &o.seq, 1, 100000),
+                             EX_FLAG_INT("--batch", &o.batch, 1, 100000),
+                             EX_FLAG_INT("--threads", &o.threads, 1, 4096),
+                             EX_FLAG_INT("--report", &o.report, 1, 10000000),
+                             EX_FLAG_INT("--sample-every", &o.sample_every, 0, 10000000),
+                             EX_FLAG_INT("--sample-len", &o.sample_len, 0, 1000000),
+                             EX_FLAG_REAL("--lr", &o.lr, DBL_TRUE_MIN, DBL_MAX),
+                             EX_FLAG_REAL("--clip", &o.clip, 0, DBL_MAX),
+                             EX_FLAG_REAL("--temperature", &o.temperature, DBL_TRUE_MIN, DBL_MAX),
+                             EX_FLAG_SEED("--seed", &o.seed)};
+    int rc = ex_parse("char_rnn", argc, argv, flags, 15, &o.file);
     if (rc) {
         usage(rc < 0 ? stdout : stderr);
         return rc < 0 ? 0 : 2;

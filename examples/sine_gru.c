@@ -25,11 +25,14 @@
  * the naive forecast's, 1 otherwise or on an error, 2 for a bad command line.
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tapegrad.h>
+
+#include "common.h"
 
 #define WARMUP 8   /* predictions before this step are not scored */
 #define NOISE  0.1 /* standard deviation of the noise */
@@ -51,58 +54,6 @@ static void usage(FILE *out) {
                  "Trains a GRU to forecast noisy sine waves one step ahead.\n"
                  "Defaults: --steps 600 --hidden 32 --seq 40 --batch 32 --lr 0.01 --seed 42\n"
                  "--threads 1.\n");
-}
-
-static bool parse_int(const char *s, long lo, long hi, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi) return false;
-    *out = (int)v;
-    return true;
-}
-
-static int parse(int argc, char **argv, options *o) {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return -1;
-        if (i + 1 >= argc || strncmp(a, "--", 2) != 0) {
-            fprintf(stderr, "sine_gru: %s '%s'\n",
-                    strncmp(a, "--", 2) ? "unexpected argument" : "missing value after", a);
-            return 1;
-        }
-        const char *v = argv[++i];
-        bool ok = true;
-        if (!strcmp(a, "--steps"))
-            ok = parse_int(v, 1, 10000000, &o->steps);
-        else if (!strcmp(a, "--hidden"))
-            ok = parse_int(v, 1, 4096, &o->hidden);
-        else if (!strcmp(a, "--seq"))
-            ok = parse_int(v, WARMUP + 1, 100000, &o->seq);
-        else if (!strcmp(a, "--batch"))
-            ok = parse_int(v, 1, 100000, &o->batch);
-        else if (!strcmp(a, "--threads"))
-            ok = parse_int(v, 1, 4096, &o->threads);
-        else if (!strcmp(a, "--log"))
-            o->log = v;
-        else if (!strcmp(a, "--lr")) {
-            char *end;
-            o->lr = strtod(v, &end);
-            ok = end != v && !*end && o->lr > 0 && isfinite(o->lr);
-        } else if (!strcmp(a, "--seed")) {
-            char *end;
-            o->seed = strtoull(v, &end, 10);
-            ok = end != v && !*end && v[0] != '-';
-        } else {
-            fprintf(stderr, "sine_gru: unknown option '%s'\n", a);
-            return 1;
-        }
-        if (!ok) {
-            fprintf(stderr, "sine_gru: bad value '%s' for %s\n", v, a);
-            return 1;
-        }
-    }
-    return 0;
 }
 
 /* B sequences of T + 1 samples, time first: noisy[t * B + b] and clean likewise. The
@@ -150,7 +101,15 @@ static double naive_mse(const tg_real *noisy, int T, int B) {
 int main(int argc, char **argv) {
     options o = {
         .steps = 600, .hidden = 32, .seq = 40, .batch = 32, .threads = 1, .lr = 0.01, .seed = 42};
-    int rc = parse(argc, argv, &o);
+    const ex_flag flags[] = {EX_FLAG_INT("--steps", &o.steps, 1, 10000000),
+                             EX_FLAG_INT("--hidden", &o.hidden, 1, 4096),
+                             EX_FLAG_INT("--seq", &o.seq, WARMUP + 1, 100000),
+                             EX_FLAG_INT("--batch", &o.batch, 1, 100000),
+                             EX_FLAG_INT("--threads", &o.threads, 1, 4096),
+                             EX_FLAG_STR("--log", &o.log),
+                             EX_FLAG_REAL("--lr", &o.lr, DBL_TRUE_MIN, DBL_MAX),
+                             EX_FLAG_SEED("--seed", &o.seed)};
+    int rc = ex_parse("sine_gru", argc, argv, flags, 8, NULL);
     if (rc) {
         usage(rc < 0 ? stdout : stderr);
         return rc < 0 ? 0 : 2;
