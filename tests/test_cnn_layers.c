@@ -465,6 +465,11 @@ static void small_cnn_init(small_cnn *m) {
     ck_assert_int_eq(tg_linear_layer_init(&m->fc, p, "fc", 36, 3, NULL), TG_OK);
 }
 
+static tg_tensor *user_fn(tg_graph *gg, void *layer, tg_tensor *x) {
+    (void)gg, (void)layer;
+    return x;
+}
+
 static tg_sequential *small_cnn_seq(small_cnn *m) {
     tg_sequential *s = tg_sequential_new();
     ck_assert_int_eq(tg_sequential_add_conv2d(s, &m->conv), TG_OK);
@@ -507,6 +512,60 @@ START_TEST(sequential_entries) {
     ck_assert_int_eq(tg_sequential_add_pool2d(s, &(tg_pool2d_layer){.kind = TG_POOL_COUNT}),
                      TG_ERR_ARG);
     ck_assert_int_eq(tg_sequential_len(s), 7);
+    tg_sequential_free(s);
+}
+END_TEST
+
+/* The summary counts every library layer's parameters (weights and biases; batch
+ * norm's running statistics are not parameters), line by line and in the total, which
+ * is then the store's trainable elements. */
+START_TEST(sequential_print_counts_every_layer) {
+    small_cnn m;
+    small_cnn_init(&m);
+    tg_sequential *s = small_cnn_seq(&m);
+    FILE *f = tmpfile();
+    ck_assert_int_eq(tg_sequential_print(s, f), TG_OK);
+    char text[2048] = "", want[2048] = "";
+    rewind(f);
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    static const char *const lines[8] = {
+        "conv2d 1 -> 4, 3x3 (conv)", "batch norm 4 (bn)",   "relu", "max_pool2d 2x2", "flatten",
+        "layer norm [36] (ln)",      "linear 36 -> 3 (fc)", "total"};
+    static const long long counts[8] = {4 * 9 + 4, 4 + 4, -1, -1, -1, 36 + 36, 36 * 3 + 3, 231};
+    int n = 0;
+    for (int i = 0; i < 8; i++) {
+        char head[8] = "     ";
+        if (i < 7) snprintf(head, sizeof head, "%3d  ", i);
+        if (counts[i] < 0)
+            n += snprintf(want + n, sizeof want - (size_t)n, "%s%s\n", head, lines[i]);
+        else
+            n += snprintf(want + n, sizeof want - (size_t)n, "%s%-40s %10lld parameters\n", head,
+                          lines[i], counts[i]);
+    }
+    ck_assert_str_eq(text, want);
+    int64_t trainable = 0;
+    for (int i = 0; i < tg_params_count(p); i++)
+        if (tg_requires_grad(tg_params_at(p, i))) trainable += tg_numel(tg_params_at(p, i));
+    ck_assert_int_eq(trainable, 231);
+    ck_assert_int_eq(tg_params_numel(p), 231 + 8); /* and the running statistics */
+
+    /* a layer norm without weights has none; a user layer makes the total partial */
+    tg_layer_norm_layer bare;
+    ck_assert_int_eq(tg_layer_norm_layer_init(&bare, p, "bare", 1, (int[]){3},
+                                              &(tg_layer_norm_opts){.no_affine = true}),
+                     TG_OK);
+    ck_assert_int_eq(tg_sequential_add_layer_norm(s, &bare), TG_OK);
+    ck_assert_int_eq(tg_sequential_add(s, "mine", user_fn, NULL), TG_OK);
+    f = tmpfile();
+    ck_assert_int_eq(tg_sequential_print(s, f), TG_OK);
+    rewind(f);
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(text, "  7  layer norm [3] (no affine)"));
+    ck_assert_ptr_nonnull(strstr(text, "                0 parameters\n  8  mine\n"));
+    ck_assert_ptr_nonnull(strstr(text, "total, not counting user layers          "
+                                       "       231 parameters\n"));
     tg_sequential_free(s);
 }
 END_TEST
@@ -578,6 +637,7 @@ static Suite *cnn_suite(void) {
     tcase_add_test(t, embedding_layer_lookup);
     tcase_add_test(t, pool_layers_are_the_ops);
     tcase_add_test(t, sequential_entries);
+    tcase_add_test(t, sequential_print_counts_every_layer);
     tcase_add_test(t, layers_gradcheck);
     tcase_add_test(t, forward_allocates_nothing);
     suite_add_tcase(s, t);

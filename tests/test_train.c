@@ -314,16 +314,27 @@ END_TEST
 
 /* ---- CSV log and plot ------------------------------------------------------------------ */
 
-static void write_log(const char *path) {
-    tg_csv_log *log = tg_csv_log_open(path);
+/* Three rows; their val_loss (0.75, NaN, 0.5) reaches the file only when the log was
+ * opened with TG_CSV_LOG_VAL_LOSS. */
+static void write_log_with(const char *path, unsigned columns) {
+    tg_csv_log *log = tg_csv_log_open_with(path, columns);
     ck_assert_ptr_nonnull(log);
-    ck_assert_int_eq(tg_csv_log_write(log, &(tg_log_row){1, 100, 0.5, 0.8125, NAN, 0.001, 1.5}),
-                     TG_OK);
-    ck_assert_int_eq(tg_csv_log_write(log, &(tg_log_row){1, 200, 0.25, 0.875, 0.86, 0.001, 3.25}),
-                     TG_OK);
-    ck_assert_int_eq(tg_csv_log_write(log, &(tg_log_row){2, 400, 0.125, 0.9, 0.88, 5e-4, 6}),
+    ck_assert_int_eq(
+        tg_csv_log_write(log, &(tg_log_row){1, 100, 0.5, 0.8125, NAN, 0.001, 1.5, 0.75}), TG_OK);
+    ck_assert_int_eq(
+        tg_csv_log_write(log, &(tg_log_row){1, 200, 0.25, 0.875, 0.86, 0.001, 3.25, NAN}), TG_OK);
+    ck_assert_int_eq(tg_csv_log_write(log, &(tg_log_row){2, 400, 0.125, 0.9, 0.88, 5e-4, 6, 0.5}),
                      TG_OK);
     ck_assert_int_eq(tg_csv_log_close(log), TG_OK);
+}
+
+static void write_log(const char *path) { write_log_with(path, 0); }
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
 }
 
 START_TEST(csv_log_contents) {
@@ -335,7 +346,8 @@ START_TEST(csv_log_contents) {
                                        "2,400,0.125,0.9,0.88,0.0005,6.000\n");
     /* each row is on disk as soon as it is written */
     tg_csv_log *log = tg_csv_log_open(path);
-    ck_assert_int_eq(tg_csv_log_write(log, &(tg_log_row){3, 1, NAN, NAN, NAN, NAN, NAN}), TG_OK);
+    ck_assert_int_eq(tg_csv_log_write(log, &(tg_log_row){3, 1, NAN, NAN, NAN, NAN, NAN, NAN}),
+                     TG_OK);
     ck_assert_str_eq(slurp_path(path), TG_CSV_LOG_HEADER "\n3,1,,,,,\n");
     ck_assert_int_eq(tg_csv_log_write(log, NULL), TG_ERR_NULL);
     ck_assert_int_eq(tg_csv_log_close(log), TG_OK);
@@ -348,6 +360,37 @@ START_TEST(csv_log_contents) {
 }
 END_TEST
 
+/* A held-out loss: the column comes last, so readers of the first seven are unchanged. */
+START_TEST(csv_log_val_loss_column) {
+    const char *path = path_in("log.csv");
+    write_log_with(path, TG_CSV_LOG_VAL_LOSS);
+    ck_assert_str_eq(slurp_path(path), TG_CSV_LOG_HEADER ",val_loss\n"
+                                                         "1,100,0.5,0.8125,,0.001,1.500,0.75\n"
+                                                         "1,200,0.25,0.875,0.86,0.001,3.250,\n"
+                                                         "2,400,0.125,0.9,0.88,0.0005,6.000,0.5\n");
+    ck_assert_str_eq(TG_CSV_LOG_HEADER ",val_loss",
+                     "epoch,step,loss,accuracy,val_accuracy,lr,seconds,val_loss");
+    /* code written before the column (designated fields, val_loss left 0) is unaffected */
+    tg_csv_log *log = tg_csv_log_open_with(path, 0);
+    ck_assert_int_eq(tg_csv_log_write(log, &(tg_log_row){.epoch = 1,
+                                                         .step = 2,
+                                                         .loss = 0.5,
+                                                         .accuracy = NAN,
+                                                         .val_accuracy = NAN,
+                                                         .lr = NAN,
+                                                         .seconds = NAN}),
+                     TG_OK);
+    ck_assert_int_eq(tg_csv_log_close(log), TG_OK);
+    ck_assert_str_eq(slurp_path(path), TG_CSV_LOG_HEADER "\n1,2,0.5,,,,\n");
+    /* an unknown column is refused before anything is created */
+    unlink(path);
+    ck_assert_ptr_null(tg_csv_log_open_with(path, 2));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "unknown columns"));
+    ck_assert_int_ne(access(path, F_OK), 0);
+    ck_assert_ptr_null(tg_csv_log_open_with(NULL, TG_CSV_LOG_VAL_LOSS));
+}
+END_TEST
+
 START_TEST(plot_without_gnuplot_is_unsupported) {
     const char *csv = path_in("log.csv"), *svg = path_in("curve.svg");
     write_log(csv);
@@ -356,6 +399,9 @@ START_TEST(plot_without_gnuplot_is_unsupported) {
     setenv("PATH", path_in("empty"), 1);
     tg_status st = tg_csv_log_plot(csv, svg, "t");
     const char *msg = tg_last_error();
+    /* a log of the loss alone: the same answer */
+    write_text(csv, "epoch,step,loss\n1,1,0.5\n");
+    const tg_status st_loss = tg_csv_log_plot(csv, svg, "t");
     if (old) {
         setenv("PATH", old, 1);
         free(old);
@@ -363,10 +409,12 @@ START_TEST(plot_without_gnuplot_is_unsupported) {
         unsetenv("PATH");
     }
     ck_assert_int_eq(st, TG_ERR_UNSUPPORTED);
+    ck_assert_int_eq(st_loss, TG_ERR_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(msg, "gnuplot"));
     ck_assert_int_ne(access(svg, F_OK), 0); /* nothing written */
-    rmdir(path_in("empty"));
+    /* csv first: path_in reuses its buffer */
     unlink(csv);
+    rmdir(path_in("empty"));
 }
 END_TEST
 
@@ -394,8 +442,14 @@ START_TEST(plot_argument_errors) {
     ck_assert_int_eq(tg_csv_log_plot(path_in("none.csv"), path_in("x.svg"), NULL), TG_ERR_IO);
     const char *csv = path_in("empty.csv");
     tg_csv_log_close(tg_csv_log_open(csv));
-    ck_assert_int_eq(tg_csv_log_plot(csv, path_in("x.svg"), NULL), TG_ERR_IO);
-    ck_assert_ptr_nonnull(strstr(tg_last_error(), "gnuplot failed"));
+    ck_assert_int_eq(tg_csv_log_plot(csv, path_in("x.svg"), NULL), TG_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "nothing to plot"));
+    /* rows without a number to draw, and a CSV that is not a log */
+    write_text(csv, TG_CSV_LOG_HEADER "\n1,100,,,,0.1,1.0\n1,200,nan,,,0.1,2.0\n");
+    ck_assert_int_eq(tg_csv_log_plot(csv, path_in("x.svg"), NULL), TG_ERR_FORMAT);
+    write_text(csv, "a,b\n1,2\n");
+    ck_assert_int_eq(tg_csv_log_plot(csv, path_in("x.svg"), NULL), TG_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "no step column"));
     unlink(csv);
     ck_assert_int_eq(rmdir(dir), 0); /* empty: nothing was left behind */
     ck_assert_int_eq(mkdir(dir, 0700), 0);
@@ -423,6 +477,52 @@ START_TEST(plot_renders_svg_and_png) {
 }
 END_TEST
 
+/* Only the curves the log has are drawn: a regression's log has a loss and no
+ * accuracy; a held-out loss has its own curve. */
+START_TEST(plot_draws_the_columns_there_are) {
+    const char *csv = path_in("loss.csv"), *svg = path_in("loss.svg");
+    tg_csv_log *log = tg_csv_log_open_with(csv, TG_CSV_LOG_VAL_LOSS);
+    for (int i = 1; i <= 4; i++)
+        ck_assert_int_eq(tg_csv_log_write(log, &(tg_log_row){.epoch = 1,
+                                                             .step = 10 * i,
+                                                             .loss = 1.0 / i,
+                                                             .accuracy = NAN,
+                                                             .val_accuracy = NAN,
+                                                             .lr = 0.01,
+                                                             .seconds = i,
+                                                             .val_loss = i % 2 ? NAN : 1.5 / i}),
+                         TG_OK);
+    ck_assert_int_eq(tg_csv_log_close(log), TG_OK);
+    tg_status st = tg_csv_log_plot(csv, svg, "a regression");
+    if (!have_gnuplot()) { /* then the only error: gnuplot is missing */
+        ck_assert_int_eq(st, TG_ERR_UNSUPPORTED);
+        ck_assert_ptr_nonnull(strstr(tg_last_error(), "gnuplot"));
+        unlink(csv);
+        return;
+    }
+    ck_assert_msg(st == TG_OK, "%s", tg_last_error());
+    const char *text = slurp_path(svg);
+    ck_assert_ptr_nonnull(strstr(text, "training loss"));
+    ck_assert_ptr_nonnull(strstr(text, "held-out loss"));
+    ck_assert_ptr_null(strstr(text, "accuracy"));
+    /* a CSV of its own with the loss alone, columns in another order */
+    write_text(csv, "loss,step\n0.9,1\n0.5,2\n0.25,3\n");
+    ck_assert_int_eq(tg_csv_log_plot(csv, svg, NULL), TG_OK);
+    text = slurp_path(svg);
+    ck_assert_ptr_nonnull(strstr(text, "training loss"));
+    ck_assert_ptr_null(strstr(text, "held-out"));
+    /* accuracies alone, on the left axis */
+    write_text(csv, TG_CSV_LOG_HEADER "\n1,1,,0.5,,,\n1,2,,0.75,0.7,,\n");
+    ck_assert_int_eq(tg_csv_log_plot(csv, svg, NULL), TG_OK);
+    text = slurp_path(svg);
+    ck_assert_ptr_nonnull(strstr(text, "training accuracy"));
+    ck_assert_ptr_nonnull(strstr(text, "held-out accuracy"));
+    ck_assert_ptr_null(strstr(text, "training loss"));
+    unlink(svg);
+    unlink(csv);
+}
+END_TEST
+
 START_TEST(time_moves_forward) {
     double a = tg_time_now(), b = tg_time_now();
     ck_assert_double_ge(b, a);
@@ -443,9 +543,11 @@ static Suite *train_suite(void) {
     tcase_add_test(t, progress_terminal_redraws_one_line);
     tcase_add_test(t, progress_errors);
     tcase_add_test(t, csv_log_contents);
+    tcase_add_test(t, csv_log_val_loss_column);
     tcase_add_test(t, plot_without_gnuplot_is_unsupported);
     tcase_add_test(t, plot_argument_errors);
     tcase_add_test(t, plot_renders_svg_and_png);
+    tcase_add_test(t, plot_draws_the_columns_there_are);
     tcase_add_test(t, time_moves_forward);
     suite_add_tcase(s, t);
     return s;

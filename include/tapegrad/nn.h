@@ -175,10 +175,13 @@ TG_API const char *tg_sequential_name(const tg_sequential *s, int i);
  * for it ("sequential: layer 2 (gated) returned NULL"). Allocates nothing outside g. */
 TG_API tg_tensor *tg_sequential_forward(tg_graph *g, const tg_sequential *s, tg_tensor *x);
 
-/* Writes one line per entry, with the parameter count of the library's layers
+/* Writes one line per entry, with the parameter count of the library's layers that
+ * have parameters (linear, MLP, conv2d, batch norm, layer norm: their weights and
+ * biases, not batch norm's running statistics)
  *     "  1  linear 784 -> 512 (fc1)                      401920 parameters"
  * and then their total (user layers' parameters are not known to the container, and
- * the line says so). Returns TG_OK, TG_ERR_NULL or TG_ERR_IO. */
+ * the line says so: "total, not counting user layers"). Returns TG_OK, TG_ERR_NULL or
+ * TG_ERR_IO. */
 TG_API tg_status tg_sequential_print(const tg_sequential *s, FILE *out);
 
 /* ---- convolutional and normalisation layers (src/nn/conv_layers.c) -----------------
@@ -321,8 +324,9 @@ TG_API tg_tensor *tg_pool2d_layer_forward(tg_graph *g, const tg_pool2d_layer *l,
  * descriptive name, e.g. "conv2d 1 -> 32, 3x3 (conv1)"). The layer is referenced, not
  * copied: it must stay where it is while the container is used. Returns TG_OK, or
  * TG_ERR_NULL (s or l NULL, or a layer never initialised), TG_ERR_ARG (an unknown pool
- * kind), TG_ERR_NOMEM; the container is unchanged on error. (tg_sequential_print
- * counts these as user layers: their parameters are not in its total.) */
+ * kind), TG_ERR_NOMEM; the container is unchanged on error. tg_sequential_print shows
+ * the parameters of each (weight and bias; batch norm's running statistics are not
+ * parameters) and counts them in its total. */
 TG_API tg_status tg_sequential_add_conv2d(tg_sequential *s, const tg_conv2d_layer *l);
 TG_API tg_status tg_sequential_add_batch_norm(tg_sequential *s, const tg_batch_norm_layer *l);
 TG_API tg_status tg_sequential_add_layer_norm(tg_sequential *s, const tg_layer_norm_layer *l);

@@ -139,10 +139,19 @@ typedef struct tg_log_row {
     double val_accuracy; /* held-out accuracy, a fraction; NaN on rows without one */
     double lr;           /* the learning rate */
     double seconds;      /* wall time since training began */
+    double val_loss;     /* held-out loss, NaN on rows without one; written only by a log
+                            opened with TG_CSV_LOG_VAL_LOSS (a log without that column
+                            ignores it, so older code that leaves it 0 is unaffected) */
 } tg_log_row;
 
 /* The log's first line. */
 #define TG_CSV_LOG_HEADER "epoch,step,loss,accuracy,val_accuracy,lr,seconds"
+
+/* Columns a log can have after those of TG_CSV_LOG_HEADER, for tg_csv_log_open_with;
+ * or them together. They come in this order. */
+enum {
+    TG_CSV_LOG_VAL_LOSS = 1 << 0, /* ",val_loss": the row's val_loss */
+};
 
 typedef struct tg_csv_log tg_csv_log;
 
@@ -150,19 +159,26 @@ typedef struct tg_csv_log tg_csv_log;
  * is written, so the file is a valid CSV at any moment and after a crash. Returns the
  * log (close it with tg_csv_log_close), or NULL with tg_last_error set. */
 TG_API tg_csv_log *tg_csv_log_open(const char *path);
+/* The same with more columns: columns is 0 (tg_csv_log_open) or TG_CSV_LOG_VAL_LOSS,
+ * whose header is TG_CSV_LOG_HEADER ",val_loss". NULL with TG_ERR_ARG for an unknown
+ * column bit (nothing is created), else as tg_csv_log_open. */
+TG_API tg_csv_log *tg_csv_log_open_with(const char *path, unsigned columns);
 /* Appends a row. Returns TG_OK, TG_ERR_NULL or TG_ERR_IO. */
 TG_API tg_status tg_csv_log_write(tg_csv_log *log, const tg_log_row *row);
 /* Closes the file and frees the log (NULL: TG_OK). TG_ERR_IO if any write failed. */
 TG_API tg_status tg_csv_log_close(tg_csv_log *log);
 
-/* Renders a log written by tg_csv_log (any CSV with its columns) to a plot: loss
- * against step on the left axis, training and held-out accuracy (in %) on the right.
- * The format follows out_path's extension, ".svg" or ".png". It runs the gnuplot
- * program found on PATH, without a shell; the file is written whole or not at all.
- * title may be NULL. Returns TG_OK; TG_ERR_UNSUPPORTED when gnuplot is not installed
- * (the message says so: install Debian's gnuplot-nox, or plot the CSV yourself);
- * TG_ERR_ARG for another extension; TG_ERR_NULL; TG_ERR_IO when gnuplot fails (the
- * message carries what it said). */
+/* Renders a log written by tg_csv_log (any CSV whose first line names its columns, with
+ * a "step" column) to a plot against step: the columns "loss" and "val_loss" on the
+ * left axis, "accuracy" and "val_accuracy" (in %) on the right. Only the columns the
+ * file has, and that hold at least one number, are drawn: a log of the loss alone is a
+ * plot of the loss. The format follows out_path's extension, ".svg" or ".png". It runs
+ * the gnuplot program found on PATH, without a shell; the file is written whole or not
+ * at all. title may be NULL. Returns TG_OK; TG_ERR_UNSUPPORTED when gnuplot is not
+ * installed (the message says so: install Debian's gnuplot-nox, or plot the CSV
+ * yourself); TG_ERR_ARG for another extension; TG_ERR_NULL; TG_ERR_IO when the CSV
+ * cannot be read or gnuplot fails (the message carries what it said); TG_ERR_FORMAT
+ * for a CSV without a step column or without a number to draw. */
 TG_API tg_status tg_csv_log_plot(const char *csv_path, const char *out_path, const char *title);
 
 #ifdef __cplusplus

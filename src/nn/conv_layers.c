@@ -10,7 +10,7 @@
  * optimizers and gradient clipping skip them. */
 #include <math.h>
 
-#include "../graph/internal.h"
+#include "layers.h"
 
 #define MAX_PARAM_NAME 127 /* tg_params_add's limit */
 #define MAX_SUFFIX     14  /* ".running_mean" and a NUL */
@@ -371,7 +371,8 @@ TG_API tg_status tg_sequential_add_conv2d(tg_sequential *s, const tg_conv2d_laye
     label(l->weight, ".weight", lab, sizeof lab);
     snprintf(name, sizeof name, "conv2d %d -> %d, %dx%d (%.16s)", l->in, l->out, l->kernel[0],
              l->kernel[1], lab);
-    return tg_sequential_add(s, name, conv2d_fn, (void *)l);
+    return tg__sequential_add_builtin(s, "tg_sequential_add_conv2d", name, conv2d_fn, (void *)l,
+                                      tg_numel(l->weight) + tg_numel(l->bias));
 }
 
 TG_API tg_status tg_sequential_add_batch_norm(tg_sequential *s, const tg_batch_norm_layer *l) {
@@ -380,7 +381,9 @@ TG_API tg_status tg_sequential_add_batch_norm(tg_sequential *s, const tg_batch_n
     char name[64], lab[MAX_PARAM_NAME + 1];
     bn_label(l, lab, sizeof lab);
     snprintf(name, sizeof name, "batch norm %d (%.24s)", l->features, lab);
-    return tg_sequential_add(s, name, batch_norm_fn, (void *)l);
+    /* the running statistics are state, not parameters (PyTorch's buffers) */
+    return tg__sequential_add_builtin(s, "tg_sequential_add_batch_norm", name, batch_norm_fn,
+                                      (void *)l, tg_numel(l->weight) + tg_numel(l->bias));
 }
 
 TG_API tg_status tg_sequential_add_layer_norm(tg_sequential *s, const tg_layer_norm_layer *l) {
@@ -391,7 +394,8 @@ TG_API tg_status tg_sequential_add_layer_norm(tg_sequential *s, const tg_layer_n
     label(l->weight, ".weight", lab, sizeof lab);
     snprintf(name, sizeof name, "layer norm %.16s (%.20s)", tg__shape_str(l->ndim, l->shape, shp),
              l->weight ? lab : "no affine");
-    return tg_sequential_add(s, name, layer_norm_fn, (void *)l);
+    return tg__sequential_add_builtin(s, "tg_sequential_add_layer_norm", name, layer_norm_fn,
+                                      (void *)l, tg_numel(l->weight) + tg_numel(l->bias));
 }
 
 TG_API tg_status tg_sequential_add_pool2d(tg_sequential *s, const tg_pool2d_layer *l) {
@@ -405,5 +409,6 @@ TG_API tg_status tg_sequential_add_pool2d(tg_sequential *s, const tg_pool2d_laye
     else
         snprintf(name, sizeof name, "%s_pool2d %dx%d", l->kind == TG_POOL_MAX ? "max" : "avg",
                  l->opts.kernel[0], l->opts.kernel[1]);
-    return tg_sequential_add(s, name, pool2d_fn, (void *)l);
+    return tg__sequential_add_builtin(s, "tg_sequential_add_pool2d", name, pool2d_fn, (void *)l,
+                                      -1);
 }

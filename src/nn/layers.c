@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../graph/internal.h"
+#include "layers.h"
 
 #define MAX_PARAM_NAME 127 /* tg_params_add's limit */
 
@@ -270,16 +270,27 @@ TG_API tg_tensor *tg_mlp_forward(tg_graph *g, const tg_mlp *m, tg_tensor *x) {
 
 enum { NAME_LEN = 48 };
 
-typedef enum entry_kind { E_USER, E_LINEAR, E_MLP, E_ACT, E_DROPOUT, E_FLATTEN } entry_kind;
+/* E_BUILTIN: another library layer (conv_layers.c's), its parameter count kept here. */
+typedef enum entry_kind {
+    E_USER,
+    E_LINEAR,
+    E_MLP,
+    E_ACT,
+    E_DROPOUT,
+    E_FLATTEN,
+    E_BUILTIN
+} entry_kind;
 
-/* One entry. Built-in stateless layers keep their setting here (act, p) and are
- * called with the entry itself as their layer pointer. */
+/* One entry. Built-in stateless layers keep their setting here (act, p) and, like
+ * linear and MLP entries, are called with the entry itself as their layer pointer; user
+ * and E_BUILTIN entries with their layer. */
 typedef struct entry {
     tg_layer_fn fn;
     void *layer;
     entry_kind kind;
     tg_activation act;
     double p;
+    int64_t params; /* E_BUILTIN: its parameters, -1 for none to show */
     char name[NAME_LEN];
 } entry;
 
@@ -329,15 +340,33 @@ static entry *push(tg_sequential *s, const char *fn_name, tg_layer_fn fn, void *
     return e;
 }
 
-TG_API tg_status tg_sequential_add(tg_sequential *s, const char *name, tg_layer_fn fn,
-                                   void *layer) {
-    if (!fn) return tg__set_error(TG_ERR_NULL, "tg_sequential_add: fn is NULL");
-    entry *e = push(s, "tg_sequential_add", fn, layer, E_USER);
-    if (!e) return s ? TG_ERR_NOMEM : TG_ERR_NULL;
+/* tg_sequential_add, as fn_name, for an entry of the given kind. */
+static entry *add_named(tg_sequential *s, const char *fn_name, const char *name, tg_layer_fn fn,
+                        void *layer, entry_kind kind) {
+    if (!fn) {
+        tg__set_error(TG_ERR_NULL, "%s: fn is NULL", fn_name);
+        return NULL;
+    }
+    entry *e = push(s, fn_name, fn, layer, kind);
+    if (!e) return NULL;
     if (name)
         snprintf(e->name, NAME_LEN, "%s", name);
     else
         snprintf(e->name, NAME_LEN, "layer%d", s->n - 1);
+    return e;
+}
+
+TG_API tg_status tg_sequential_add(tg_sequential *s, const char *name, tg_layer_fn fn,
+                                   void *layer) {
+    if (add_named(s, "tg_sequential_add", name, fn, layer, E_USER)) return TG_OK;
+    return s && fn ? TG_ERR_NOMEM : TG_ERR_NULL;
+}
+
+tg_status tg__sequential_add_builtin(tg_sequential *s, const char *fn_name, const char *name,
+                                     tg_layer_fn fn, void *layer, int64_t params) {
+    entry *e = add_named(s, fn_name, name, fn, layer, E_BUILTIN);
+    if (!e) return s && fn ? TG_ERR_NOMEM : TG_ERR_NULL;
+    e->params = params;
     return TG_OK;
 }
 
@@ -424,7 +453,7 @@ TG_API tg_tensor *tg_sequential_forward(tg_graph *g, const tg_sequential *s, tg_
     }
     for (int i = 0; i < s->n; i++) {
         entry *e = &s->e[i];
-        x = e->fn(g, e->kind == E_USER ? e->layer : (void *)e, x);
+        x = e->fn(g, e->kind == E_USER || e->kind == E_BUILTIN ? e->layer : (void *)e, x);
         if (!x) {
             if (!tg__failed(g))
                 tg__fail(g, TG_ERR_STATE, "sequential: layer %d (%s) returned NULL", i, e->name);
@@ -441,13 +470,18 @@ TG_API tg_tensor *tg_sequential_forward(tg_graph *g, const tg_sequential *s, tg_
     return x;
 }
 
+/* The parameters of a library layer's entry; -1 for none to show (a user layer's are
+ * unknown, a stateless layer has none). */
 static int64_t entry_params(const entry *e) {
-    int64_t n = 0;
-    if (e->kind == E_LINEAR) {
+    int64_t n = -1;
+    if (e->kind == E_BUILTIN) {
+        n = e->params;
+    } else if (e->kind == E_LINEAR) {
         const tg_linear_layer *l = e->layer;
         n = tg_numel(l->weight) + tg_numel(l->bias);
     } else if (e->kind == E_MLP) {
         const tg_mlp *m = e->layer;
+        n = 0;
         for (int i = 0; i < m->n_layers; i++)
             n += tg_numel(m->layers[i].weight) + tg_numel(m->layers[i].bias);
     }
@@ -463,12 +497,13 @@ TG_API tg_status tg_sequential_print(const tg_sequential *s, FILE *out) {
     for (int i = 0; i < s->n; i++) {
         const entry *e = &s->e[i];
         const int64_t n = entry_params(e);
-        total += n;
         user |= e->kind == E_USER;
-        if (e->kind == E_LINEAR || e->kind == E_MLP)
+        if (n >= 0) {
+            total += n;
             fprintf(out, "%3d  %-40s %10lld parameters\n", i, e->name, (long long)n);
-        else
+        } else {
             fprintf(out, "%3d  %s\n", i, e->name);
+        }
     }
     fprintf(out, "     %-40s %10lld parameters\n",
             user ? "total, not counting user layers" : "total", (long long)total);

@@ -1,17 +1,13 @@
 /* src/nn/train.c: measuring and reporting training: predictions and accuracy, the
- * confusion matrix, the per-epoch line and the progress bar, the CSV log and its plot
- * through gnuplot.
+ * confusion matrix, the per-epoch line and the progress bar, the CSV log (its plot is
+ * in plot.c).
  *
- * Nothing here builds graph nodes: tensors are only read. The plot runs gnuplot the
- * way src/graph/dot.c runs dot, through src/graph/fileio.c: found on PATH, spawned
- * without a shell, its output written to a temporary file next to the target and renamed
- * over it. */
+ * Nothing here builds graph nodes: tensors are only read. */
 #include <errno.h>
 #include <math.h>
-#include <strings.h>
-#include <sys/stat.h>
+#include <stdlib.h>
 #include <time.h>
-#include <unistd.h>
+#include <unistd.h> /* isatty */
 
 #include "../graph/internal.h"
 
@@ -426,28 +422,46 @@ TG_API tg_status tg_progress_end_epoch(tg_progress *p, double val_accuracy, tg_e
 
 struct tg_csv_log {
     FILE *f;
+    unsigned columns; /* TG_CSV_LOG_VAL_LOSS, ... */
     bool failed;
 };
 
-TG_API tg_csv_log *tg_csv_log_open(const char *path) {
+static tg_csv_log *log_open(const char *fn, const char *path, unsigned columns) {
     if (!path) {
-        tg__set_error(TG_ERR_NULL, "tg_csv_log_open: path is NULL");
+        tg__set_error(TG_ERR_NULL, "%s: path is NULL", fn);
+        return NULL;
+    }
+    if (columns & ~(unsigned)TG_CSV_LOG_VAL_LOSS) {
+        tg__set_error(TG_ERR_ARG, "%s: unknown columns 0x%x (TG_CSV_LOG_VAL_LOSS is 0x%x)", fn,
+                      columns, (unsigned)TG_CSV_LOG_VAL_LOSS);
         return NULL;
     }
     tg_csv_log *log = tg__malloc(sizeof *log);
     if (!log) {
-        tg__set_error(TG_ERR_NOMEM, "tg_csv_log_open: out of memory");
+        tg__set_error(TG_ERR_NOMEM, "%s: out of memory", fn);
         return NULL;
     }
     log->failed = false;
+    log->columns = columns;
     log->f = fopen(path, "w");
-    if (!log->f || fprintf(log->f, TG_CSV_LOG_HEADER "\n") < 0 || fflush(log->f) != 0) {
-        tg__set_error(TG_ERR_IO, "tg_csv_log_open: cannot write %s: %s", path, strerror(errno));
+    if (!log->f ||
+        fprintf(log->f, "%s%s\n", TG_CSV_LOG_HEADER,
+                columns & TG_CSV_LOG_VAL_LOSS ? ",val_loss" : "") < 0 ||
+        fflush(log->f) != 0) {
+        tg__set_error(TG_ERR_IO, "%s: cannot write %s: %s", fn, path, strerror(errno));
         if (log->f) fclose(log->f);
         tg__free(log);
         return NULL;
     }
     return log;
+}
+
+TG_API tg_csv_log *tg_csv_log_open(const char *path) {
+    return log_open("tg_csv_log_open", path, 0);
+}
+
+TG_API tg_csv_log *tg_csv_log_open_with(const char *path, unsigned columns) {
+    return log_open("tg_csv_log_open_with", path, columns);
 }
 
 /* A value or an empty field for NaN. */
@@ -461,14 +475,18 @@ static void csv_num(char *buf, size_t n, const char *fmt, double v) {
 TG_API tg_status tg_csv_log_write(tg_csv_log *log, const tg_log_row *r) {
     if (!log || !r)
         return tg__set_error(TG_ERR_NULL, "tg_csv_log_write: %s is NULL", log ? "row" : "log");
-    char loss[32], acc[32], val[32], lr[32], sec[32];
+    char loss[32], acc[32], val[32], lr[32], sec[32], val_loss[33] = "";
     csv_num(loss, sizeof loss, "%.6g", r->loss);
     csv_num(acc, sizeof acc, "%.6g", r->accuracy);
     csv_num(val, sizeof val, "%.6g", r->val_accuracy);
     csv_num(lr, sizeof lr, "%.6g", r->lr);
     csv_num(sec, sizeof sec, "%.3f", r->seconds);
-    if (fprintf(log->f, "%d,%lld,%s,%s,%s,%s,%s\n", r->epoch, (long long)r->step, loss, acc, val,
-                lr, sec) < 0 ||
+    if (log->columns & TG_CSV_LOG_VAL_LOSS) { /* ",<value>", or "," for NaN */
+        val_loss[0] = ',';
+        csv_num(val_loss + 1, sizeof val_loss - 1, "%.6g", r->val_loss);
+    }
+    if (fprintf(log->f, "%d,%lld,%s,%s,%s,%s,%s%s\n", r->epoch, (long long)r->step, loss, acc, val,
+                lr, sec, val_loss) < 0 ||
         fflush(log->f) != 0) {
         log->failed = true;
         return tg__set_error(TG_ERR_IO, "tg_csv_log_write: %s", strerror(errno));
@@ -483,124 +501,4 @@ TG_API tg_status tg_csv_log_close(tg_csv_log *log) {
     tg__free(log);
     return bad ? tg__set_error(TG_ERR_IO, "tg_csv_log_close: the log could not be written whole")
                : TG_OK;
-}
-
-/* ---- the plot, through gnuplot ------------------------------------------------------- */
-
-/* s as a gnuplot single-quoted string ('' stands for '). */
-static void put_quoted(FILE *f, const char *s) {
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'') fputc('\'', f);
-        fputc(*s, f);
-    }
-    fputc('\'', f);
-}
-
-static bool has_control(const char *s) {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20) return true;
-    return false;
-}
-
-static void write_script(FILE *f, const char *csv, const char *out, bool svg, const char *title) {
-    fputs("set datafile separator ','\n", f);
-    if (svg) {
-        fputs("set terminal svg size 900,520 dynamic noenhanced font 'Sans,11' "
-              "background rgb 'white'\n",
-              f);
-    } else {
-        fputs("if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
-              "  set terminal pngcairo size 900,520 noenhanced font 'Sans,10'\n"
-              "} else {\n"
-              "  set terminal png size 900,520 noenhanced\n"
-              "}\n",
-              f);
-    }
-    fputs("set output ", f);
-    put_quoted(f, out);
-    fputs("\nset title ", f);
-    put_quoted(f, title ? title : "training curve");
-    fputs("\nset xlabel 'step'\nset ylabel 'loss'\nset y2label 'accuracy (%)'\n"
-          "set ytics nomirror\nset y2tics\nset grid\nset key outside below\n"
-          "plot ",
-          f);
-    put_quoted(f, csv);
-    fputs(" skip 1 using 2:3 with lines lw 2 title 'training loss', \\\n"
-          "  '' skip 1 using 2:($4*100) axes x1y2 with lines lw 2 title 'training accuracy', \\\n"
-          "  '' skip 1 using 2:($5*100) axes x1y2 with linespoints pt 7 lw 2 "
-          "title 'held-out accuracy'\n",
-          f);
-}
-
-/* Runs gnuplot on script (tg__run_program); the last line it wrote to stderr goes into
- * the error message. With no exit status to be had, the caller judges by the output. */
-static tg_status run_gnuplot(const char *prog, char *script, const char *path) {
-    char arg0[] = "gnuplot";
-    char *argv[] = {arg0, script, NULL};
-    tg__run_result r;
-    tg_status st = tg__run_program("tg_csv_log_plot", prog, argv, &r);
-    if (st != TG_OK || r.how == TG__RUN_UNKNOWN || (r.how == TG__RUN_EXITED && r.code == 0))
-        return st;
-    return tg__set_error(TG_ERR_IO, "tg_csv_log_plot: gnuplot failed plotting %s%s%s", path,
-                         r.err_last[0] ? ": " : "", r.err_last);
-}
-
-TG_API tg_status tg_csv_log_plot(const char *csv_path, const char *out_path, const char *title) {
-    const char *fn = "tg_csv_log_plot";
-    if (!csv_path || !out_path)
-        return tg__set_error(TG_ERR_NULL, "%s: %s is NULL", fn, csv_path ? "out_path" : "csv_path");
-    const char *base = strrchr(out_path, '/');
-    const char *dot = strrchr(base ? base + 1 : out_path, '.');
-    const bool svg = dot && strcasecmp(dot, ".svg") == 0;
-    if (!svg && !(dot && strcasecmp(dot, ".png") == 0))
-        return tg__set_error(TG_ERR_ARG, "%s: cannot tell the format of \"%s\"; use .svg or .png",
-                             fn, out_path);
-    if (has_control(csv_path) || has_control(out_path) || (title && has_control(title)))
-        return tg__set_error(TG_ERR_ARG, "%s: paths and title must not hold control characters",
-                             fn);
-    char prog[4096];
-    if (!tg__find_program("gnuplot", prog, sizeof prog))
-        return tg__set_error(TG_ERR_UNSUPPORTED,
-                             "%s: plotting %s needs the gnuplot program, which was not found on "
-                             "PATH; install gnuplot (Debian: apt-get install gnuplot-nox) or plot "
-                             "%s yourself",
-                             fn, out_path, csv_path);
-    if (access(csv_path, R_OK) != 0)
-        return tg__set_error(TG_ERR_IO, "%s: cannot read %s: %s", fn, csv_path, strerror(errno));
-
-    char script[4096], tmp_out[4096];
-    int fd = tg__temp_beside(out_path, "plot", ".gp", script, sizeof script);
-    if (fd < 0)
-        return tg__set_error(TG_ERR_IO, "%s: cannot create a temporary file next to %s: %s", fn,
-                             out_path, strerror(errno));
-    int fd2 = tg__temp_beside(out_path, "plot", ".tmp", tmp_out, sizeof tmp_out);
-    if (fd2 < 0) {
-        tg_status st = tg__set_error(TG_ERR_IO, "%s: cannot create a temporary file next to %s: %s",
-                                     fn, out_path, strerror(errno));
-        close(fd);
-        unlink(script);
-        return st;
-    }
-    close(fd2);
-    FILE *f = fdopen(fd, "w");
-    tg_status st = TG_OK;
-    if (!f) {
-        close(fd);
-        st = tg__set_error(TG_ERR_IO, "%s: %s: %s", fn, script, strerror(errno));
-    } else {
-        write_script(f, csv_path, tmp_out, svg, title);
-        if (ferror(f) | (fclose(f) != 0))
-            st = tg__set_error(TG_ERR_IO, "%s: writing %s failed", fn, script);
-    }
-    if (st == TG_OK) st = run_gnuplot(prog, script, out_path);
-    unlink(script);
-    struct stat sb;
-    if (st == TG_OK && (stat(tmp_out, &sb) != 0 || sb.st_size == 0))
-        st = tg__set_error(TG_ERR_IO, "%s: gnuplot wrote nothing for %s", fn, out_path);
-    if (st != TG_OK) {
-        unlink(tmp_out);
-        return st;
-    }
-    return tg__commit_file(fn, tmp_out, out_path);
 }
