@@ -420,73 +420,98 @@ START_TEST(test_small_is_same) {
 }
 END_TEST
 
-/* The adaptive count's decisions (settings.c), driven with made-up clock readings and
- * switch counts. */
-void tg__threads_observe(double now, long csw);
+/* The adaptive count's decisions (settings.c), driven with made-up readings of the
+ * clock and of the time the stepping thread spent waiting for a core. */
+void tg__threads_observe(double now, double wait);
 void tg__threads_adaptive_restart(void);
+
+#define IN_USE(n) ck_assert_int_eq(tg_threads_in_use(), (n))
 
 START_TEST(test_adaptive_pause_and_retry) {
     if (tg_set_num_threads(2) < 2) return; /* a build without OpenMP: nothing to adapt */
     ck_assert(tg_set_adaptive_threads(true));
     tg__threads_adaptive_restart();
     tg__threads_observe(100.00, 0);
-    ck_assert_int_eq(tg_threads_in_use(), 2);
-    tg__threads_observe(100.01, 5); /* 5 switches: too few to judge */
-    tg__threads_observe(100.02, 9);
-    ck_assert_int_eq(tg_threads_in_use(), 2);
-    tg__threads_observe(100.03, 12); /* 12 in 30 ms: 400 a second: busy */
-    ck_assert_int_eq(tg_threads_in_use(), 1);
+    tg__threads_observe(100.10, 0.08); /* start-up (the first quarter second): not judged */
+    tg__threads_observe(100.20, 0.16);
+    IN_USE(2);
+    tg__threads_observe(100.60, 0.16); /* a quiet window */
+    tg__threads_observe(100.63, 0.21); /* waited a third of 30 ms: one busy window */
+    IN_USE(2);
+    tg__threads_observe(100.66, 0.22); /* two in a row: a pause of 0.25 s */
+    IN_USE(1);
     ck_assert_int_eq(tg_get_num_threads(), 2); /* the setting itself is untouched */
-    tg__threads_observe(100.27, 500);          /* a quarter of a second's pause */
-    ck_assert_int_eq(tg_threads_in_use(), 1);
-    tg__threads_observe(100.29, 500); /* over: the threads are tried again */
-    ck_assert_int_eq(tg_threads_in_use(), 2);
-    tg__threads_observe(100.30, 511); /* still busy: a pause twice as long */
-    ck_assert_int_eq(tg_threads_in_use(), 1);
-    tg__threads_observe(100.79, 511);
-    ck_assert_int_eq(tg_threads_in_use(), 1);
-    tg__threads_observe(100.81, 511);
-    ck_assert_int_eq(tg_threads_in_use(), 2);
-    tg__threads_observe(100.87, 512); /* a quiet window: the pause length starts over */
-    tg__threads_observe(100.88, 530);
-    ck_assert_int_eq(tg_threads_in_use(), 1);
-    tg__threads_observe(101.12, 530);
-    ck_assert_int_eq(tg_threads_in_use(), 1);
-    tg__threads_observe(101.14, 530);
-    ck_assert_int_eq(tg_threads_in_use(), 2);
-    /* 100 a second, for ten seconds: below the rate, never a pause */
-    long csw = 530;
-    for (int k = 1; k <= 200; k++) {
-        csw += 5;
-        tg__threads_observe(101.14 + 0.05 * k, csw);
-        ck_assert_int_eq(tg_threads_in_use(), 2);
+    tg__threads_observe(100.90, 0.30);
+    IN_USE(1);
+    tg__threads_observe(100.92, 0.30); /* over: the threads are tried again */
+    IN_USE(2);
+    tg__threads_observe(100.95, 0.315); /* still busy: a pause twice as long */
+    tg__threads_observe(100.98, 0.33);
+    IN_USE(1);
+    tg__threads_observe(101.47, 0.40);
+    IN_USE(1);
+    tg__threads_observe(101.49, 0.40);
+    IN_USE(2);
+    tg__threads_observe(101.60, 0.401); /* a quiet window: the pause length starts over */
+    tg__threads_observe(101.63, 0.411); /* one busy window, then a quiet one: no pause */
+    tg__threads_observe(101.75, 0.412);
+    IN_USE(2);
+    tg__threads_observe(101.78, 0.422); /* busy twice: the pause is 0.25 s again */
+    tg__threads_observe(101.81, 0.432);
+    IN_USE(1);
+    tg__threads_observe(102.05, 0.432);
+    IN_USE(1);
+    tg__threads_observe(102.07, 0.432);
+    IN_USE(2);
+    /* waiting a fifth of the time, for ten seconds: below the mark, never a pause */
+    double t = 102.07, w = 0.432;
+    for (int k = 0; k < 1000; k++) {
+        tg__threads_observe(t += 0.01, w += 0.002);
+        IN_USE(2);
     }
-    /* the pause grows to 8 s at most */
-    double t = 120;
-    tg__threads_observe(t, csw);
+    /* under a lasting load the pause doubles up to 8 s */
+    tg__threads_observe(t += 0.2, w);
     for (int k = 0; k < 8; k++) {
-        csw += 50;
-        tg__threads_observe(t += 0.01, csw);
-        ck_assert_int_eq(tg_threads_in_use(), 1);
+        tg__threads_observe(t += 0.03, w += 0.015);
+        tg__threads_observe(t += 0.03, w += 0.015);
+        IN_USE(1);
         const double pause = k < 5 ? 0.25 * (1 << k) : 8.0;
-        tg__threads_observe(t + pause - 0.01, csw);
+        tg__threads_observe(t + pause - 0.01, w);
         ck_assert_msg(tg_threads_in_use() == 1, "pause %d shorter than %g s", k, pause);
-        tg__threads_observe(t += pause + 0.01, csw);
+        tg__threads_observe(t += pause + 0.01, w);
         ck_assert_msg(tg_threads_in_use() == 2, "pause %d longer than %g s", k, pause);
     }
     /* one thread set: nothing to pause */
     tg_set_num_threads(1);
-    tg__threads_observe(t += 0.01, csw += 1000);
-    ck_assert_int_eq(tg_threads_in_use(), 1);
+    tg__threads_observe(t += 0.03, w += 0.03);
+    tg__threads_observe(t += 0.03, w += 0.03);
+    IN_USE(1);
     ck_assert_int_eq(tg_set_num_threads(2), 2);
-    ck_assert_int_eq(tg_threads_in_use(), 2);
+    IN_USE(2);
     /* adaptive threads off: never a pause */
     ck_assert(tg_set_adaptive_threads(false));
-    tg__threads_observe(200, 0);
-    tg__threads_observe(200.01, 1000);
-    tg__threads_observe(200.02, 2000);
-    ck_assert_int_eq(tg_threads_in_use(), 2);
+    for (int k = 0; k < 100; k++) tg__threads_observe(t += 0.03, w += 0.03);
+    IN_USE(2);
     ck_assert(!tg_set_adaptive_threads(true));
+    tg_set_num_threads(0);
+}
+END_TEST
+
+/* The real sampling runs once a step and changes no result: a training loop with
+ * adaptive threads on computes the same bits as with them off. */
+START_TEST(test_adaptive_changes_no_result) {
+    tg_set_adaptive_threads(false);
+    vec off = run(0, max_threads());
+    tg_set_adaptive_threads(true);
+    tg__threads_adaptive_restart();
+    vec on = {0};
+    for (int k = 0; k < 3; k++) { /* several steps, each ending in a reset (a sample) */
+        free(on.v);
+        on = run(0, max_threads());
+    }
+    ck_assert(off.n == on.n && memcmp(off.v, on.v, off.n * sizeof *off.v) == 0);
+    free(off.v);
+    free(on.v);
     tg_set_num_threads(0);
 }
 END_TEST
@@ -498,6 +523,7 @@ static Suite *threads_suite(void) {
     tcase_add_test(tc, test_small_is_same);
     tcase_add_test(tc, test_absurd_thread_count);
     tcase_add_test(tc, test_adaptive_pause_and_retry);
+    tcase_add_test(tc, test_adaptive_changes_no_result);
     suite_add_tcase(s, tc);
     tc = tcase_create("determinism");
     tcase_add_loop_test(tc, test_bit_identical, 0, NWORKLOADS);

@@ -81,12 +81,15 @@ TG_API int tg_get_num_threads(void);
  * threads, which spin while they wait for each other, make every parallel loop wait
  * for a thread the system has preempted: two threads can then run ten times slower
  * than one. With adaptive threads on, tg_graph_reset (once a training step) looks, at
- * most every 5 ms, at how often the process's threads are preempted (involuntary
- * context switches): at 10 or more, at a rate of 200 or more a second, with more than
- * one thread, the library runs on one thread for a quarter of a second, then tries its
- * threads again, doubling the pause (up to 8 s) while the machine stays busy. Results
- * do not change (see above); only speed does. The environment variable
- * TG_ADAPTIVE_THREADS=0 turns it off from the start. tg_set_adaptive_threads returns the previous setting;
+ * most every 5 ms, at how long the calling thread has been runnable but waiting for a
+ * core (Linux's /proc/thread-self/schedstat). When it waited a quarter of the time or
+ * more in two windows in a row (of 20 to 100 ms), with more than one thread set, the
+ * library runs its loops on one thread for a quarter of a second, then tries its
+ * threads again, doubling the pause (up to 8 s) while the machine stays busy. The
+ * first quarter second after the first reset is not judged (thread pools starting).
+ * Results do not change (see above); only speed does. Elsewhere than Linux nothing is
+ * sampled and the count stays as set. The environment variable TG_ADAPTIVE_THREADS=0
+ * turns it off from the start. tg_set_adaptive_threads returns the previous setting;
  * tg_threads_in_use returns the thread count loops use now (tg_get_num_threads, or 1
  * during a pause). */
 TG_API bool tg_set_adaptive_threads(bool on);

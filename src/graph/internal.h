@@ -212,10 +212,10 @@ void tg__rng_keep_mask(tg_rng *r, double p, uint8_t *keep, int64_t n);
 #define TG_PAR_MIN 32768
 int tg__threads(void); /* threads for loops now: 1 while the adaptive count pauses */
 /* The adaptive thread count (settings.c): a sample, taken by tg_graph_reset when one is
- * due; the decision on a sample (now in seconds, csw the process's involuntary context
- * switches so far), exposed for tests; and a fresh start, not paused. */
+ * due; the decision on a sample (now, and the calling thread's time spent waiting for
+ * a core so far, in seconds), exposed for tests; and a fresh start, not paused. */
 void tg__threads_tick(void);
-void tg__threads_observe(double now, long csw);
+void tg__threads_observe(double now, double wait);
 void tg__threads_adaptive_restart(void);
 
 /* ---- the op table (src/ops/registry.c) -------------------------------------------- */
