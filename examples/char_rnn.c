@@ -26,7 +26,8 @@
  * thread (the products are small: [32,128] @ [128,512] a step; on a busy machine a
  * second thread mostly waits); a report every 50 steps (and one before training) and
  * a sample every 200. --log writes the curve as CSV
- * (tapegrad/train.h's format: loss, accuracy and held-out accuracy per report) and
+ * (tapegrad/train.h's format with its val_loss column: loss, accuracy, held-out
+ * accuracy and held-out loss per report) and
  * --plot draws it with gnuplot. Exits 0 when the training loss fell (the last report's
  * below the first one's), 1 otherwise or on an error, 2 for a bad command line.
  */
@@ -359,7 +360,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "char_rnn: out of memory\n");
         goto fail;
     }
-    if (o.log && !(curve = tg_csv_log_open(o.log))) goto fail;
+    if (o.log && !(curve = tg_csv_log_open_with(o.log, TG_CSV_LOG_VAL_LOSS))) goto fail;
 
     printf("char_rnn: %s, %lld characters (%lld for training, %lld held out), %d distinct\n",
            o.file, (long long)cp.n, (long long)n_train, (long long)n_val, cp.vocab);
@@ -384,7 +385,8 @@ int main(int argc, char **argv) {
                        .accuracy = NAN,
                        .val_accuracy = vacc0,
                        .lr = o.lr,
-                       .seconds = 0};
+                       .seconds = 0,
+                       .val_loss = vloss0};
     if (curve && tg_csv_log_write(curve, &row0) != TG_OK) goto fail;
     const double t0 = tg_time_now();
     double first_loss = NAN, last_loss = NAN, win_loss = 0, win_norm = 0, max_norm = 0, clipped = 0;
@@ -428,7 +430,8 @@ int main(int argc, char **argv) {
                               .accuracy = ta,
                               .val_accuracy = vacc,
                               .lr = o.lr,
-                              .seconds = tg_time_now() - t0};
+                              .seconds = tg_time_now() - t0,
+                              .val_loss = vloss};
             if (curve && tg_csv_log_write(curve, &row) != TG_OK) goto fail;
             win_loss = win_norm = max_norm = clipped = 0, win_correct = win_chars = win_steps = 0;
         }
