@@ -7,8 +7,10 @@
  * capacity and, step for step, the node count and the arena bytes in use. Where the C
  * library is glibc and no sanitizer replaces malloc, every malloc of the process
  * (OpenMP's and BLAS's too) is counted as well, by wrapping malloc in this program.
- * A second test runs 10,000 small steps and checks the same counters. Counting, never
- * timing: these run in CI.
+ * A second test runs 10,000 small steps and checks the same counters, and the same
+ * guard runs on a small CNN (convolutions on both the columns and the Winograd paths,
+ * batch norm, pooling, dropout; 1 and 2 threads) and a small LSTM language model
+ * (embedding, unrolled cell, clipping). Counting, never timing: these run in CI.
  *
  * White-box checks of what the speed work relies on are here too: the fast Bernoulli
  * mask of dropout draws exactly the mask of one tg_rng_uniform per element, and both
@@ -242,6 +244,176 @@ END_TEST
 START_TEST(ten_thousand_steps_do_not_grow) { check_steady(50, 4, 8, 3, 8, 10000, 1); }
 END_TEST
 
+/* ---- the convolutional and recurrent paths: the same guard on other steps ----------
+ * A step function runs one whole training step on a graph it resets; check_step_steady
+ * runs warm-up steps, then `steps` more, and checks the same counters as above. */
+typedef int (*step_fn)(void *ctx, tg_graph *g, double *loss);
+
+static void check_step_steady(step_fn step, void *ctx, int warmup, int steps, const char *what) {
+    tg_graph *g = tg_graph_new();
+    ck_assert_ptr_nonnull(g);
+    double first = 0, loss = 0;
+    for (int i = 0; i < warmup; i++)
+        ck_assert_msg(step(ctx, g, i == 0 ? &first : NULL) == 0, "%s: warm-up step %d: %s", what,
+                      i, tg_graph_error(g) ? tg_graph_error(g) : tg_last_error());
+    const snapshot s0 = snap(g);
+    int bad = -1;
+    for (int i = 0; i < steps && bad < 0; i++) {
+        if (step(ctx, g, &loss) != 0) bad = i;
+        const snapshot s = snap(g);
+        if (s.used != s0.used || s.nodes != s0.nodes) bad = i;
+    }
+    const snapshot s1 = snap(g);
+    ck_assert_msg(bad < 0, "%s: step %d failed or changed its arena use or node count: %s", what,
+                  bad, tg_graph_error(g) ? tg_graph_error(g) : "(no error)");
+    ck_assert_msg(s1.tg_allocs == s0.tg_allocs, "%s: tapegrad allocated %llu times in %d steps",
+                  what, (unsigned long long)(s1.tg_allocs - s0.tg_allocs), steps);
+    if (COUNT_MALLOC)
+        ck_assert_msg(s1.mallocs == s0.mallocs, "%s: the process called malloc %lu times in %d steps",
+                      what, s1.mallocs - s0.mallocs, steps);
+    ck_assert_uint_eq(s1.reserved, s0.reserved);
+    ck_assert_int_eq(s1.blocks, s0.blocks);
+    ck_assert_int_eq(s1.tape_cap, s0.tape_cap);
+    ck_assert_msg(isfinite(first) && isfinite(loss) && loss < first,
+                  "%s: the loss did not fall (%g to %g): not a real training loop", what, first,
+                  loss);
+    tg_graph_free(g);
+}
+
+/* fashion_cnn's kind of model, small: conv 1->8 (columns path), batch norm, relu, max
+ * pool, conv 8->16 (3x3: the Winograd path), batch norm, relu, max pool, flatten,
+ * linear, dropout, linear; cross-entropy, backward, Adam. A fixed batch of 16 images of
+ * 12x12. */
+typedef struct cnn {
+    tg_params *p;
+    tg_conv2d_layer c1, c2;
+    tg_batch_norm_layer n1, n2;
+    tg_pool2d_layer pool;
+    tg_linear_layer f1, f2;
+    tg_sequential *seq;
+    tg_optim *opt;
+    tg_real x[16 * 144];
+    int32_t labels[16];
+} cnn;
+
+static int cnn_step(void *ctx, tg_graph *g, double *loss_out) {
+    cnn *m = ctx;
+    tg_graph_reset(g);
+    tg_optim_zero_grad(m->opt);
+    tg_tensor *x = tg_tensor_wrap(g, 4, (int[]){16, 1, 12, 12}, m->x);
+    tg_tensor *loss = tg_cross_entropy_loss(g, tg_sequential_forward(g, m->seq, x), m->labels,
+                                            TG_REDUCE_MEAN, 0);
+    if (!loss || tg_backward(g, loss) != 0 || tg_optim_step(m->opt) != TG_OK) return -1;
+    if (loss_out) *loss_out = tg_item(loss);
+    return 0;
+}
+
+static void cnn_steady(int threads) {
+    tg_set_num_threads(threads);
+    cnn *m = calloc(1, sizeof *m);
+    ck_assert_ptr_nonnull(m);
+    m->p = tg_params_new();
+    ck_assert_ptr_nonnull(m->p);
+    tg_params_seed(m->p, 5);
+    const tg_conv2d_layer_opts same = {.conv = {.padding = {1, 1}}};
+    m->pool = (tg_pool2d_layer){TG_POOL_MAX, {.kernel = {2, 2}}};
+    tg_sequential *s = m->seq = tg_sequential_new();
+    ck_assert(s && tg_conv2d_layer_init(&m->c1, m->p, "c1", 1, 8, 3, 3, &same) == TG_OK &&
+              tg_batch_norm_layer_init(&m->n1, m->p, "n1", 8, NULL) == TG_OK &&
+              tg_conv2d_layer_init(&m->c2, m->p, "c2", 8, 16, 3, 3, &same) == TG_OK &&
+              tg_batch_norm_layer_init(&m->n2, m->p, "n2", 16, NULL) == TG_OK &&
+              tg_linear_layer_init(&m->f1, m->p, "f1", 16 * 3 * 3, 32, NULL) == TG_OK &&
+              tg_linear_layer_init(&m->f2, m->p, "f2", 32, 4, NULL) == TG_OK);
+    ck_assert(tg_sequential_add_conv2d(s, &m->c1) == TG_OK &&
+              tg_sequential_add_batch_norm(s, &m->n1) == TG_OK &&
+              tg_sequential_add_activation(s, TG_ACT_RELU) == TG_OK &&
+              tg_sequential_add_pool2d(s, &m->pool) == TG_OK &&
+              tg_sequential_add_conv2d(s, &m->c2) == TG_OK &&
+              tg_sequential_add_batch_norm(s, &m->n2) == TG_OK &&
+              tg_sequential_add_activation(s, TG_ACT_RELU) == TG_OK &&
+              tg_sequential_add_pool2d(s, &m->pool) == TG_OK &&
+              tg_sequential_add_flatten(s) == TG_OK &&
+              tg_sequential_add_linear(s, &m->f1) == TG_OK &&
+              tg_sequential_add_activation(s, TG_ACT_RELU) == TG_OK &&
+              tg_sequential_add_dropout(s, 0.2) == TG_OK &&
+              tg_sequential_add_linear(s, &m->f2) == TG_OK);
+    tg_adam_opts ao = tg_adam_defaults(1e-2);
+    m->opt = tg_adam_new(m->p, &ao);
+    ck_assert_ptr_nonnull(m->opt);
+    tg_rng r;
+    tg_rng_seed(&r, 9);
+    for (int i = 0; i < 16; i++) { /* class = which quadrant is bright */
+        m->labels[i] = i % 4;
+        for (int k = 0; k < 144; k++) {
+            const int row = k / 12, col = k % 12, q = (row >= 6) * 2 + (col >= 6);
+            m->x[i * 144 + k] = (tg_real)((q == i % 4 ? 1.0 : 0.0) + 0.3 * tg_rng_normal(&r));
+        }
+    }
+    check_step_steady(cnn_step, m, 3, 30, threads > 1 ? "cnn, 2 threads" : "cnn");
+    tg_optim_free(m->opt);
+    tg_sequential_free(m->seq);
+    tg_params_free(m->p);
+    free(m);
+    tg_set_num_threads(1);
+}
+
+START_TEST(cnn_training_step_allocates_nothing) { cnn_steady(1); }
+END_TEST
+START_TEST(cnn_training_step_allocates_nothing_threaded) { cnn_steady(2); }
+END_TEST
+
+/* char_rnn's kind of model, small: embedding 12 -> 8, LSTM 8 -> 16 over 10 steps of 4
+ * streams, linear 16 -> 12, cross-entropy at every step, backward, gradient norm
+ * clipped, Adam. The text is a fixed repeating sequence, so the loss falls. */
+typedef struct rnn {
+    tg_params *p;
+    tg_embedding_layer emb;
+    tg_lstm_cell cell;
+    tg_linear_layer head;
+    tg_optim *opt;
+    int32_t in[10 * 4], target[10 * 4];
+} rnn;
+
+static int rnn_step(void *ctx, tg_graph *g, double *loss_out) {
+    rnn *m = ctx;
+    tg_graph_reset(g);
+    tg_optim_zero_grad(m->opt);
+    tg_tensor *x = tg_embedding_layer_forward(g, &m->emb, m->in, 2, (int[]){10, 4});
+    tg_tensor *h = tg_lstm_unroll(g, &m->cell, x, NULL, NULL, NULL, NULL);
+    tg_tensor *logits = tg_linear_layer_forward(g, &m->head, tg_reshape(g, h, 2, (int[]){40, 16}));
+    tg_tensor *loss = tg_cross_entropy_loss(g, logits, m->target, TG_REDUCE_MEAN, 0);
+    if (!loss || tg_backward(g, loss) != 0) return -1;
+    tg_clip_grad_norm(m->p, 1.0);
+    if (tg_optim_step(m->opt) != TG_OK) return -1;
+    if (loss_out) *loss_out = tg_item(loss);
+    return 0;
+}
+
+START_TEST(lstm_training_step_allocates_nothing) {
+    tg_set_num_threads(1);
+    rnn *m = calloc(1, sizeof *m);
+    ck_assert_ptr_nonnull(m);
+    m->p = tg_params_new();
+    ck_assert_ptr_nonnull(m->p);
+    tg_params_seed(m->p, 3);
+    ck_assert(tg_embedding_layer_init(&m->emb, m->p, "emb", 12, 8) == TG_OK &&
+              tg_lstm_cell_init(&m->cell, m->p, "lstm", 8, 16) == TG_OK &&
+              tg_linear_layer_init(&m->head, m->p, "head", 16, 12, NULL) == TG_OK);
+    tg_adam_opts ao = tg_adam_defaults(1e-2);
+    m->opt = tg_adam_new(m->p, &ao);
+    ck_assert_ptr_nonnull(m->opt);
+    for (int t = 0; t < 10; t++) /* stream b reads (t + 3b) mod 12, predicts the next one */
+        for (int b = 0; b < 4; b++) {
+            m->in[t * 4 + b] = (t + 3 * b) % 12;
+            m->target[t * 4 + b] = (t + 3 * b + 1) % 12;
+        }
+    check_step_steady(rnn_step, m, 3, 30, "lstm");
+    tg_optim_free(m->opt);
+    tg_params_free(m->p);
+    free(m);
+}
+END_TEST
+
 /* The loss goes down: the steady loop trains (the guard is not guarding a no-op). */
 START_TEST(steady_loop_learns) {
     tg_set_num_threads(1);
@@ -397,6 +569,9 @@ static Suite *suite(void) {
     tcase_add_test(tc, mlp_training_step_allocates_nothing);
     tcase_add_test(tc, mlp_training_step_allocates_nothing_threaded);
     tcase_add_test(tc, ten_thousand_steps_do_not_grow);
+    tcase_add_test(tc, cnn_training_step_allocates_nothing);
+    tcase_add_test(tc, cnn_training_step_allocates_nothing_threaded);
+    tcase_add_test(tc, lstm_training_step_allocates_nothing);
     tcase_add_test(tc, steady_loop_learns);
     tcase_add_test(tc, backward_passes_repeat_exactly);
     tcase_add_test(tc, fast_dropout_mask_is_the_sequential_one);
