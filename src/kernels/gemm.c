@@ -25,6 +25,7 @@
  * Packing buffers are fixed-size, 64-byte aligned and thread-local: no allocation per
  * call, and any number of threads may multiply at once. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #ifdef _OPENMP
@@ -68,7 +69,17 @@ static inline bool worth_threads(int M, int N, int K) {
 
 /* Threads for the portable kernel, as set by tg_set_num_threads (through
  * tgk_blas_set_threads); 0 until then: OpenMP's default. */
-static int num_threads = 0;
+static atomic_int num_threads = 0; /* atomic: the adaptive count changes it mid-run */
+
+/* The count for a product worth threads: the setting, or OpenMP's default. */
+static inline int threads_setting(void) {
+    const int n = atomic_load_explicit(&num_threads, memory_order_relaxed);
+#ifdef _OPENMP
+    return n > 0 ? n : omp_get_max_threads();
+#else
+    return n > 0 ? n : 1;
+#endif
+}
 
 #if defined(__GNUC__)
 #define TGK_INLINE   static inline __attribute__((always_inline))
@@ -538,7 +549,7 @@ void tgk_gemm_portable(bool transA, bool transB, int M, int N, int K, tg_real al
     int nth = 1;
 #ifdef _OPENMP
     if (worth_threads(M, N, K) && !omp_in_parallel())
-        nth = num_threads > 0 ? num_threads : omp_get_max_threads();
+        nth = threads_setting();
 #endif
     /* Enough blocks to keep every thread busy: smaller blocks change nothing in the
      * arithmetic of an element, only who computes it. */
@@ -593,7 +604,9 @@ bool tgk_blas_enable(bool on) {
  * for the cores, and small products (the 10-wide ones of a classifier) never pay for
  * waking threads. Only OpenBLAS has a thread setting (its cblas.h includes
  * openblas_config.h, which defines OPENBLAS_VERSION); another CBLAS keeps its own. */
-void tgk_blas_set_threads(int n) { num_threads = n > 0 ? n : 0; /* 0: OpenMP's default */ }
+void tgk_blas_set_threads(int n) {
+    atomic_store_explicit(&num_threads, n > 0 ? n : 0, memory_order_relaxed); /* 0: OpenMP's */
+}
 
 #if defined(TG_HAVE_BLAS)
 /* Whether the portable kernel is the faster one here: on a CPU with AVX-512F, when
@@ -659,7 +672,7 @@ static void blas_gemm(bool transA, bool transB, int M, int N, int K, tg_real alp
     }
     int nth = 1;
 #ifdef _OPENMP
-    if (!omp_in_parallel()) nth = num_threads > 0 ? num_threads : omp_get_max_threads();
+    if (!omp_in_parallel()) nth = threads_setting();
 #endif
     if (nth > strips) nth = strips;
     (void)nth;
