@@ -193,6 +193,38 @@ START_TEST(arena_grows_by_chaining_and_reset_keeps_blocks) {
 }
 END_TEST
 
+/* Steps of two shapes in turn (a training step, then an evaluation step with batches
+ * four times larger, as the examples run them) share one chain of blocks: after one
+ * step of each, neither adds a block. The arena is driven directly (tg__alloc), so the
+ * sizes are exact: with these, an arena that added a block whenever the next one was
+ * too small grew from 5.5 to 10 MiB over the rounds. */
+static void shaped_step(tg_graph *g, int scale) {
+    static const size_t kib[] = {64, 192, 64, 768};
+    tg_graph_reset(g);
+    for (int i = 0; i < 4; i++) ck_assert_ptr_nonnull(tg__alloc(g, (size_t)scale * kib[i] * 1024));
+}
+START_TEST(alternating_shapes_share_the_arena) {
+    tg_graph *g = tg_graph_new();
+    tg_stats st;
+    shaped_step(g, 1);
+    shaped_step(g, 4);
+    tg_graph_stats(g, &st);
+    const size_t reserved = st.arena_reserved;
+    const int64_t blocks = st.arena_blocks;
+    const uint64_t allocs = tg_alloc_count();
+    for (int round = 0; round < 5; round++) {
+        shaped_step(g, 1);
+        shaped_step(g, 4);
+    }
+    tg_graph_stats(g, &st);
+    ck_assert_msg(st.arena_reserved == reserved && st.arena_blocks == blocks,
+                  "the arena grew from %zu bytes in %lld blocks to %zu in %lld", reserved,
+                  (long long)blocks, st.arena_reserved, (long long)st.arena_blocks);
+    ck_assert_uint_eq(tg_alloc_count(), allocs);
+    tg_graph_free(g);
+}
+END_TEST
+
 START_TEST(data_is_aligned_and_zeroed) {
     tg_graph *g = tg_graph_new();
     for (int n = 1; n < 40; n += 7) {
@@ -334,6 +366,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, long_chain_needs_no_recursion);
     tcase_add_test(tc, steady_state_step_does_not_allocate);
     tcase_add_test(tc, arena_grows_by_chaining_and_reset_keeps_blocks);
+    tcase_add_test(tc, alternating_shapes_share_the_arena);
     tcase_add_test(tc, data_is_aligned_and_zeroed);
     tcase_add_test(tc, no_grad_mode_records_nothing);
     tcase_add_test(tc, wrap_uses_caller_memory);

@@ -1,8 +1,8 @@
 /* src/graph/arena.c: the graph's arena, a chain of blocks that grows and is kept.
  *
  * Allocation bumps a pointer in the current block; when it does not fit, the next
- * block of the chain is used (blocks kept from before a reset), or a new one twice
- * the size of the last is added. Rewinding (tg_graph_reset) goes back to the first
+ * block of the chain that fits is used (blocks kept from before a reset), or a new one
+ * twice the size of the current one is added. Rewinding (tg_graph_reset) goes back to the first
  * block without freeing anything, so a step no larger than one before it allocates
  * nothing from the system. */
 #include <stdatomic.h>
@@ -73,11 +73,17 @@ void *tg__alloc(tg_graph *g, size_t bytes) {
             if (now > g->peak) g->peak = now;
             return p;
         }
-        /* Move on: to a kept block that fits, or a new block inserted after cur. */
-        if (b && b->next && b->next->size >= bytes) {
+        /* Move on: to the first kept block after cur that fits (any too small for this
+         * request between them stay unused in this pass), or a new block inserted
+         * after cur. Skipping, rather than adding a block whenever the next one is too
+         * small, lets steps of different shapes (training, then evaluation with larger
+         * batches) share one chain instead of each growing it by their own blocks. */
+        tg_block *k = b ? b->next : NULL;
+        while (k && k->size < bytes) k = k->next;
+        if (k) {
             g->used_before_cur += b->used;
-            g->cur = b->next;
-            g->cur->used = 0;
+            g->cur = k;
+            k->used = 0;
             continue;
         }
         size_t size = b ? b->size * 2 : TG_FIRST_BLOCK;
