@@ -432,10 +432,10 @@ START_TEST(test_adaptive_pause_and_retry) {
     ck_assert(tg_set_adaptive_threads(true));
     tg__threads_adaptive_restart();
     tg__threads_observe(100.00, 0);
-    tg__threads_observe(100.10, 0.08); /* start-up (the first quarter second): not judged */
-    tg__threads_observe(100.20, 0.16);
+    tg__threads_observe(100.05, 0.04); /* start-up (the first 0.15 s): not judged */
+    tg__threads_observe(100.14, 0.11);
     IN_USE(2);
-    tg__threads_observe(100.60, 0.16); /* a quiet window */
+    tg__threads_observe(100.60, 0.11); /* a quiet window */
     tg__threads_observe(100.63, 0.21); /* waited a third of 30 ms: one busy window */
     IN_USE(2);
     tg__threads_observe(100.66, 0.22); /* two in a row: a pause of 0.25 s */
@@ -445,26 +445,27 @@ START_TEST(test_adaptive_pause_and_retry) {
     IN_USE(1);
     tg__threads_observe(100.92, 0.30); /* over: the threads are tried again */
     IN_USE(2);
-    tg__threads_observe(100.95, 0.315); /* still busy: a pause twice as long */
-    tg__threads_observe(100.98, 0.33);
+    tg__threads_observe(100.95, 0.315); /* still busy: after a pause one window is enough, */
+    IN_USE(1);                          /* and the pause is twice as long */
+    tg__threads_observe(101.44, 0.40);
     IN_USE(1);
-    tg__threads_observe(101.47, 0.40);
-    IN_USE(1);
-    tg__threads_observe(101.49, 0.40);
+    tg__threads_observe(101.46, 0.40);
     IN_USE(2);
-    tg__threads_observe(101.60, 0.401); /* a quiet window: the pause length starts over */
-    tg__threads_observe(101.63, 0.411); /* one busy window, then a quiet one: no pause */
-    tg__threads_observe(101.75, 0.412);
+    tg__threads_observe(101.57, 0.401); /* a quiet window: the pause length starts over */
+    tg__threads_observe(101.60, 0.411); /* one busy window, then a quiet one: no pause */
+    tg__threads_observe(101.72, 0.412);
     IN_USE(2);
-    tg__threads_observe(101.78, 0.422); /* busy twice: the pause is 0.25 s again */
-    tg__threads_observe(101.81, 0.432);
+    tg__threads_observe(101.75, 0.422); /* busy twice: the pause is 0.25 s again */
+    tg__threads_observe(101.78, 0.432);
     IN_USE(1);
-    tg__threads_observe(102.05, 0.432);
+    tg__threads_observe(102.02, 0.432);
     IN_USE(1);
-    tg__threads_observe(102.07, 0.432);
+    tg__threads_observe(102.04, 0.432);
     IN_USE(2);
+    tg__threads_observe(102.07, 0.432); /* quiet again */
+    tg__threads_observe(102.18, 0.432);
     /* waiting a fifth of the time, for ten seconds: below the mark, never a pause */
-    double t = 102.07, w = 0.432;
+    double t = 102.18, w = 0.432;
     for (int k = 0; k < 1000; k++) {
         tg__threads_observe(t += 0.01, w += 0.002);
         IN_USE(2);
@@ -472,7 +473,7 @@ START_TEST(test_adaptive_pause_and_retry) {
     /* under a lasting load the pause doubles up to 8 s */
     tg__threads_observe(t += 0.2, w);
     for (int k = 0; k < 8; k++) {
-        tg__threads_observe(t += 0.03, w += 0.015);
+        if (k == 0) tg__threads_observe(t += 0.03, w += 0.015); /* the first needs two */
         tg__threads_observe(t += 0.03, w += 0.015);
         IN_USE(1);
         const double pause = k < 5 ? 0.25 * (1 << k) : 8.0;

@@ -83,10 +83,11 @@ TG_API int tg_get_num_threads(void);
  * than one. With adaptive threads on, tg_graph_reset (once a training step) looks, at
  * most every 5 ms, at how long the calling thread has been runnable but waiting for a
  * core (Linux's /proc/thread-self/schedstat). When it waited a quarter of the time or
- * more in two windows in a row (of 20 to 100 ms), with more than one thread set, the
- * library runs its loops on one thread for a quarter of a second, then tries its
- * threads again, doubling the pause (up to 8 s) while the machine stays busy. The
- * first quarter second after the first reset is not judged (thread pools starting).
+ * more in two windows in a row (of 20 to 100 ms; one, right after a pause), with more
+ * than one thread set, the library runs its loops on one thread for a quarter of a
+ * second, then tries its threads again, doubling the pause (up to 8 s) while the
+ * machine stays busy. The first 0.15 s after the first reset is not judged (thread
+ * pools starting).
  * Results do not change (see above); only speed does. Elsewhere than Linux nothing is
  * sampled and the count stays as set. The environment variable TG_ADAPTIVE_THREADS=0
  * turns it off from the start. tg_set_adaptive_threads returns the previous setting;

@@ -33,7 +33,7 @@ static int cores(void) {
 #define FIRST_S     0.02  /* the earliest a window is judged */
 #define CHECK_S     0.005 /* at most one look in this time */
 #define BUSY_WAIT   0.25  /* busy: the thread waited for a core this share of the time */
-#define GRACE_S     0.25  /* no judging this soon after the first look: start-up */
+#define GRACE_S     0.15  /* no judging this soon after the first look: start-up */
 #define PAUSE_MIN_S 0.25
 #define PAUSE_MAX_S 8.0
 
@@ -67,8 +67,8 @@ static void set_paused(bool on) {
  * own threads beside ours), whatever the program does; with one more runnable thread
  * than cores it is about a third, with two more a half. A window is judged from
  * FIRST_S on and closes after SAMPLE_S; two busy windows in a row make a pause (one
- * alone can be a passing burst), so a busy machine costs a try of the threads some
- * tens of milliseconds. A quiet window resets the pause length. Nothing is judged in
+ * alone can be a passing burst), and after a pause one is enough (the machine was
+ * busy), so a busy machine costs a try of the threads some tens of milliseconds. A quiet window resets the pause length. Nothing is judged in
  * the first GRACE_S: a program's start is busy with its own thread pools (OpenBLAS's
  * threads spin for a while after they start) and says nothing about the machine. */
 void tg__threads_observe(double now, double wait) {
@@ -79,9 +79,11 @@ void tg__threads_observe(double now, double wait) {
         return;
     }
     if (atomic_load_explicit(&paused, memory_order_relaxed)) {
-        if (now >= st.until) { /* try the threads again, in a fresh window */
+        if (now >= st.until) { /* try the threads again, in a fresh window; the machine
+                                  * was busy, so one busy window is enough to pause again */
             set_paused(false);
             st.t = now, st.wait = wait;
+            st.strike = true;
         }
         return;
     }
