@@ -8,9 +8,10 @@
 extern "C" {
 #endif
 
-/* Reverse-mode pass from a one-element tensor. Sorts the part of the tape that loss
- * depends on (iteratively: a chain of any length works), seeds d loss = 1 and
- * applies every op's gradient rule in reverse order.
+/* Reverse-mode pass from a one-element tensor. Seeds d loss = 1 and walks the tape
+ * back from loss's node (the recording order is already a topological order: no
+ * sort, no recursion, so a chain of any length works), applying the gradient rule of
+ * every node that loss depends on through tensors requiring gradients.
  *
  * Gradients of leaves (tensors no op produced, such as inputs and parameters)
  * ACCUMULATE: calling backward twice adds the gradient twice; clear it with
@@ -24,7 +25,8 @@ extern "C" {
 TG_API int tg_backward(tg_graph *g, tg_tensor *loss);
 
 /* The same from any tensor y with a given seed gradient dy (tg_numel(y) elements,
- * copied): computes the vector-Jacobian product dy^T * dy/dx into every leaf x. */
+ * copied into y's gradient, which then holds dy): computes the vector-Jacobian product
+ * dy^T * dy/dx into every leaf x. */
 TG_API int tg_backward_from(tg_graph *g, tg_tensor *y, const tg_real *dy);
 
 /* ---- gradient checking ----------------------------------------------------------- */
