@@ -304,44 +304,28 @@ TGK_AVX2 TGK_NOINLINE void update_avx2(const tg_real *restrict t, tg_real *restr
     update_body(t, c, ldc, mr, nr, alpha, beta, mode);
 }
 
-#include <immintrin.h>
-#define TGK_AVX512 __attribute__((target("avx512f")))
-#if TG_PRECISION_DOUBLE
-typedef __m512d vreal;
-#define V_ZERO()       _mm512_setzero_pd()
-#define V_LOAD(p)      _mm512_load_pd(p)
-#define V_SET1(x)      _mm512_set1_pd(x)
-#define V_FMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
-#define V_STORE(p, v)  _mm512_store_pd((p), (v))
-#else
-typedef __m512 vreal;
-#define V_ZERO()       _mm512_setzero_ps()
-#define V_LOAD(p)      _mm512_load_ps(p)
-#define V_SET1(x)      _mm512_set1_ps(x)
-#define V_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
-#define V_STORE(p, v)  _mm512_store_ps((p), (v))
-#endif
+#include "vec512.h"
 
 /* S slivers (ap, ap + sa) by P panels (bp, bp + sb, ...): tile (s, j) goes to
  * t + (s*P + j) * MR*NR, row r at + r*NR. */
 TGK_AVX512 TGK_INLINE void wide_body(int kc, const tg_real *restrict ap, size_t sa,
                                      const tg_real *restrict bp, size_t sb, tg_real *restrict t,
                                      int S, int P) {
-    vreal acc[WIDE_S * MR][WIDE_P];
+    vec acc[WIDE_S * MR][WIDE_P];
 #pragma GCC unroll 8
     for (int i = 0; i < S * MR; i++) {
 #pragma GCC unroll 3
         for (int j = 0; j < P; j++) acc[i][j] = V_ZERO();
     }
     for (int p = 0; p < kc; p++) {
-        vreal b[WIDE_P];
+        vec b[WIDE_P];
 #pragma GCC unroll 3
         for (int j = 0; j < P; j++) b[j] = V_LOAD(bp + j * sb + (size_t)p * NR);
 #pragma GCC unroll 2
         for (int s = 0; s < S; s++) {
 #pragma GCC unroll 4
             for (int r = 0; r < MR; r++) {
-                const vreal a = V_SET1(ap[s * sa + (size_t)p * MR + r]);
+                const vec a = V_SET1(ap[s * sa + (size_t)p * MR + r]);
 #pragma GCC unroll 3
                 for (int j = 0; j < P; j++) acc[s * MR + r][j] = V_FMA(a, b[j], acc[s * MR + r][j]);
             }

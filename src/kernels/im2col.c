@@ -189,43 +189,13 @@ static void mm_nt_gemm(int M, int N, int K, tgk_csmat A, tgk_csmat B, tg_real *C
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define TGK_HAVE_AVX512 1
-#include <immintrin.h>
+#include "vec512.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-#define TGK_AVX512   __attribute__((target("avx512f")))
 #define TGK_NOINLINE __attribute__((noinline))
 
-#if TG_PRECISION_DOUBLE
-#define VL 8
-typedef __m512d vec;
-typedef __mmask8 vmask;
-#define V_ZERO()            _mm512_setzero_pd()
-#define V_SET1(x)           _mm512_set1_pd(x)
-#define V_LOAD(p)           _mm512_load_pd(p)
-#define V_LOADU(p)          _mm512_loadu_pd(p)
-#define V_STORE(p, v)       _mm512_store_pd((p), (v))
-#define V_FMA(a, b, c)      _mm512_fmadd_pd((a), (b), (c))
-#define V_ADD(a, b)         _mm512_add_pd((a), (b))
-#define V_LOADU_M(m, p)     _mm512_maskz_loadu_pd((m), (p))
-#define V_STOREU_M(p, m, v) _mm512_mask_storeu_pd((p), (m), (v))
-#define V_REDUCE(v)         _mm512_reduce_add_pd(v)
-#else
-#define VL                  16
-typedef __m512 vec;
-typedef __mmask16 vmask;
-#define V_ZERO()            _mm512_setzero_ps()
-#define V_SET1(x)           _mm512_set1_ps(x)
-#define V_LOAD(p)           _mm512_load_ps(p)
-#define V_LOADU(p)          _mm512_loadu_ps(p)
-#define V_STORE(p, v)       _mm512_store_ps((p), (v))
-#define V_FMA(a, b, c)      _mm512_fmadd_ps((a), (b), (c))
-#define V_ADD(a, b)         _mm512_add_ps((a), (b))
-#define V_LOADU_M(m, p)     _mm512_maskz_loadu_ps((m), (p))
-#define V_STOREU_M(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
-#define V_REDUCE(v)         _mm512_reduce_add_ps(v)
-#endif
 
 /* MR x NR register tile: 8 rows by two vectors, 16 accumulators (enough to cover the
  * FMA latency of two pipes), leaving room for the operands. KC keeps a packed panel

@@ -255,19 +255,10 @@ static void grad_portable(const tg_real *dy, int no, int OH, int OW, int TH, int
 /* ---- AVX-512 ---------------------------------------------------------------------------- */
 
 #if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
+#include "vec512.h"
 
-#define TGK_AVX512 __attribute__((target("avx512f")))
-
+/* the transforms' permutations (the rest of the vector layer: vec512.h) */
 #if TG_PRECISION_DOUBLE
-#define VL 8
-typedef __m512d vec;
-typedef __mmask8 vmask;
-#define V_ZERO()            _mm512_setzero_pd()
-#define V_SET1(x)           _mm512_set1_pd(x)
-#define V_LOADU(p)          _mm512_loadu_pd(p)
-#define V_LOADU_M(m, p)     _mm512_maskz_loadu_pd((m), (p))
-#define V_STOREU_M(p, m, v) _mm512_mask_storeu_pd((p), (m), (v))
 #define V_PERM2(a, i, b)    _mm512_permutex2var_pd((a), (i), (b))
 /* permute indices, lanes in reverse (highest first), as _mm512_set_* takes them */
 #define V_PERMX_Z(m, i, a) _mm512_maskz_permutexvar_pd((m), (i), (a))
@@ -278,14 +269,6 @@ typedef __mmask8 vmask;
 #define IDX_LO   _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0)
 #define IDX_HI   _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4)
 #else
-#define VL                  16
-typedef __m512 vec;
-typedef __mmask16 vmask;
-#define V_ZERO()            _mm512_setzero_ps()
-#define V_SET1(x)           _mm512_set1_ps(x)
-#define V_LOADU(p)          _mm512_loadu_ps(p)
-#define V_LOADU_M(m, p)     _mm512_maskz_loadu_ps((m), (p))
-#define V_STOREU_M(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
 #define V_PERM2(a, i, b)    _mm512_permutex2var_ps((a), (i), (b))
 #define V_PERMX_Z(m, i, a)  _mm512_maskz_permutexvar_ps((m), (i), (a))
 #define V_IOTA_MINUS(s)                                                                            \
