@@ -23,7 +23,7 @@ struct tg_batcher {
     int64_t *order;  /* n sample indices, this epoch's order */
     int32_t *labels; /* min(batch_size, n) labels of the last batch, or NULL */
     tg_augment aug;
-    bool aug_on, aug_bad;
+    bool aug_on;     /* aug is set (and maybe invalid: see aug_ok) */
     tg_rng rng;      /* augmentation draws of this epoch */
     bool have_spare; /* the polar method makes normals in pairs */
     double spare;
@@ -42,6 +42,7 @@ static uint64_t epoch_seed(uint64_t seed, int64_t k, unsigned stream) {
     return mix(seed ^ mix((uint64_t)k * 2u + stream));
 }
 
+/* Starts epoch b->epoch from its first batch: its order and its augmentation stream. */
 static void start_epoch(tg_batcher *b) {
     const int64_t n = b->d->n;
     for (int64_t i = 0; i < n; i++) b->order[i] = i;
@@ -106,19 +107,19 @@ TG_API void tg_batcher_free(tg_batcher *b) {
     tg__free(b);
 }
 
+/* What a valid augmentation is, and the words errors use for it. */
+#define AUG_RULE "max_shift %d must be >= 0 and noise_std %g finite and >= 0"
+static bool aug_ok(const tg_augment *a) {
+    return a->max_shift >= 0 && a->noise_std >= 0 && isfinite(a->noise_std);
+}
+
 TG_API void tg_batcher_set_augment(tg_batcher *b, const tg_augment *a) {
     if (!b) return;
     b->aug_on = a != NULL;
-    b->aug_bad = false;
     if (!a) return;
     b->aug = *a;
-    if (a->max_shift < 0 || !(a->noise_std >= 0) || !isfinite(a->noise_std)) {
-        b->aug_bad = true;
-        tg__set_error(TG_ERR_ARG,
-                      "tg_batcher_set_augment: max_shift %d must be >= 0 and "
-                      "noise_std %g finite and >= 0",
-                      a->max_shift, a->noise_std);
-    }
+    if (!aug_ok(a))
+        tg__set_error(TG_ERR_ARG, "tg_batcher_set_augment: " AUG_RULE, a->max_shift, a->noise_std);
 }
 
 TG_API void tg_batcher_reset(tg_batcher *b) {
@@ -270,11 +271,9 @@ TG_API int tg_batcher_next(tg_batcher *b, tg_graph *g, tg_tensor **x, const int3
         tg__fail(g, TG_ERR_NULL, "%s: %s is NULL", who, !b ? "batcher" : "x");
         return -1;
     }
-    if (b->aug_bad) {
-        tg__fail(g, TG_ERR_ARG,
-                 "%s: invalid augmentation: max_shift %d must be >= 0 and "
-                 "noise_std %g finite and >= 0",
-                 who, b->aug.max_shift, b->aug.noise_std);
+    if (b->aug_on && !aug_ok(&b->aug)) {
+        tg__fail(g, TG_ERR_ARG, "%s: invalid augmentation: " AUG_RULE, who, b->aug.max_shift,
+                 b->aug.noise_std);
         return -1;
     }
     const tg_dataset *d = b->d;

@@ -36,16 +36,22 @@ static const kind RNN = {"rnn", 1}, LSTM = {"lstm", 4}, GRU = {"gru", 3};
 #define VIEW(c)                                                                                    \
     ((cell){(c)->weight_ih, (c)->weight_hh, (c)->bias_ih, (c)->bias_hh, (c)->input_size,           \
             (c)->hidden_size})
+/* The public struct of type T with the fields of cell v: VIEW's inverse. */
+#define UNVIEW(T, v) ((T){(v).wih, (v).whh, (v).bih, (v).bhh, (v).in, (v).hid})
 
 /* ---- making a cell ------------------------------------------------------------------ */
 
 static const char *const suffix[4] = {".weight_ih", ".weight_hh", ".bias_ih", ".bias_hh"};
 
-static tg_status cell_init(cell *out, const kind *k, tg_params *p, const char *prefix, int in,
-                           int hid) {
+/* Makes the four parameters of a cell of kind k in p and fills *out. The public cell
+ * pub (of pub_size bytes) is zeroed first, so a failed init leaves it uninitialised. */
+static tg_status cell_init(cell *out, const kind *k, void *pub, size_t pub_size, tg_params *p,
+                           const char *prefix, int in, int hid) {
     const char *fn = k == &LSTM  ? "tg_lstm_cell_init"
                      : k == &GRU ? "tg_gru_cell_init"
                                  : "tg_rnn_cell_init";
+    if (!pub) return tg__set_error(TG_ERR_NULL, "%s: cell is NULL", fn);
+    memset(pub, 0, pub_size);
     if (!p || !prefix)
         return tg__set_error(TG_ERR_NULL, "%s: %s is NULL", fn, p ? "prefix" : "parameter store");
     if (in < 1 || hid < 1)
@@ -92,31 +98,25 @@ static tg_status cell_init(cell *out, const kind *k, tg_params *p, const char *p
 
 TG_API tg_status tg_rnn_cell_init(tg_rnn_cell *c, tg_params *p, const char *prefix, int input_size,
                                   int hidden_size) {
-    if (!c) return tg__set_error(TG_ERR_NULL, "tg_rnn_cell_init: cell is NULL");
-    memset(c, 0, sizeof *c);
     cell v;
-    tg_status st = cell_init(&v, &RNN, p, prefix, input_size, hidden_size);
-    if (st == TG_OK) *c = (tg_rnn_cell){v.wih, v.whh, v.bih, v.bhh, v.in, v.hid};
+    tg_status st = cell_init(&v, &RNN, c, sizeof *c, p, prefix, input_size, hidden_size);
+    if (st == TG_OK) *c = UNVIEW(tg_rnn_cell, v);
     return st;
 }
 
 TG_API tg_status tg_lstm_cell_init(tg_lstm_cell *c, tg_params *p, const char *prefix,
                                    int input_size, int hidden_size) {
-    if (!c) return tg__set_error(TG_ERR_NULL, "tg_lstm_cell_init: cell is NULL");
-    memset(c, 0, sizeof *c);
     cell v;
-    tg_status st = cell_init(&v, &LSTM, p, prefix, input_size, hidden_size);
-    if (st == TG_OK) *c = (tg_lstm_cell){v.wih, v.whh, v.bih, v.bhh, v.in, v.hid};
+    tg_status st = cell_init(&v, &LSTM, c, sizeof *c, p, prefix, input_size, hidden_size);
+    if (st == TG_OK) *c = UNVIEW(tg_lstm_cell, v);
     return st;
 }
 
 TG_API tg_status tg_gru_cell_init(tg_gru_cell *c, tg_params *p, const char *prefix, int input_size,
                                   int hidden_size) {
-    if (!c) return tg__set_error(TG_ERR_NULL, "tg_gru_cell_init: cell is NULL");
-    memset(c, 0, sizeof *c);
     cell v;
-    tg_status st = cell_init(&v, &GRU, p, prefix, input_size, hidden_size);
-    if (st == TG_OK) *c = (tg_gru_cell){v.wih, v.whh, v.bih, v.bhh, v.in, v.hid};
+    tg_status st = cell_init(&v, &GRU, c, sizeof *c, p, prefix, input_size, hidden_size);
+    if (st == TG_OK) *c = UNVIEW(tg_gru_cell, v);
     return st;
 }
 

@@ -10,6 +10,10 @@
 
 /* ---- shared by every loss -------------------------------------------------------- */
 
+/* Threads for a loop over work elements: several only when it is large. */
+static int nthreads(int64_t work) { return work >= TG_PAR_MIN ? tg__threads() : 1; }
+
+/* False (after recording the error) unless r is a known reduction. */
 static bool reduction_ok(tg_graph *g, const char *name, tg_reduction r) {
     if ((unsigned)r > (unsigned)TG_REDUCE_NONE) {
         tg__fail(g, TG_ERR_ARG, "%s: unknown reduction %d (TG_REDUCE_MEAN, _SUM or _NONE)", name,
@@ -54,34 +58,43 @@ typedef void (*elem_bwd)(const tg_real *restrict a, const tg_real *restrict t,
                          const tg_real *restrict dy, tg_real *restrict da, tg_real *restrict dt,
                          int64_t n);
 
+/* Chunk c of a loop over n elements: its start, and its length in *len. */
+static int64_t chunk(int64_t n, int64_t c, int64_t *len) {
+    const int64_t lo = c * CHUNK;
+    *len = n - lo < CHUNK ? n - lo : CHUNK;
+    return lo;
+}
+
+/* y = fwd(a, t), chunk by chunk, recorded as op. */
 static tg_tensor *elem_loss(tg_graph *g, const tg_op *op, elem_fwd fwd, tg_tensor *a,
                             tg_tensor *t) {
     tg_tensor *y = tg__tensor_make(g, op->name, a->ndim, a->shape);
     if (!y) return NULL;
-    const int64_t n = a->numel;
-    const int nth = n >= TG_PAR_MIN ? tg__threads() : 1;
-    const int64_t nch = (n + CHUNK - 1) / CHUNK;
+    const int64_t n = a->numel, nch = (n + CHUNK - 1) / CHUNK;
+    const int nth = nthreads(n);
     TG_PARALLEL_FOR(
         nth, for (int64_t c = 0; c < nch; c++) {
-            const int64_t lo = c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
+            int64_t len;
+            const int64_t lo = chunk(n, c, &len);
             fwd(a->data + lo, t->data + lo, y->data + lo, len);
         });
     tg__record(g, op, y, 2, (tg_tensor *[]){a, t});
     return tg__failed(g) ? NULL : y;
 }
 
+/* bwd into whichever of da, dt is wanted, chunk by chunk. */
 static void elem_backward(tg_node *n, elem_bwd bwd) {
     tg_tensor *a = n->in[0], *t = n->in[1], *y = n->out;
     tg_real *da = tg__grad_buf(a), *dt = tg__grad_buf(t);
     if ((tg__needs_grad(a) && !da) || (tg__needs_grad(t) && !dt)) return;
-    const int64_t len = y->numel;
-    const int nth = len >= TG_PAR_MIN ? tg__threads() : 1;
-    const int64_t nch = (len + CHUNK - 1) / CHUNK;
+    const int64_t numel = y->numel, nch = (numel + CHUNK - 1) / CHUNK;
+    const int nth = nthreads(numel);
     TG_PARALLEL_FOR(
         nth, for (int64_t c = 0; c < nch; c++) {
-            const int64_t lo = c * CHUNK, m = len - lo < CHUNK ? len - lo : CHUNK;
+            int64_t len;
+            const int64_t lo = chunk(numel, c, &len);
             bwd(a->data + lo, t->data + lo, y->grad + lo, da ? da + lo : NULL, dt ? dt + lo : NULL,
-                m);
+                len);
         });
 }
 
@@ -223,6 +236,7 @@ static double row_scale(const tg_node *n, int i) {
     return dy[0];
 }
 
+/* Records the class loss op with its reduction (iarg[0]) and saved labels. */
 static tg_node *class_record(tg_graph *g, const tg_op *op, tg_tensor *x, tg_tensor *y,
                              tg_reduction r, class_saved *sv) {
     tg_node *nd = tg__record(g, op, y, 1, &x);
@@ -242,7 +256,7 @@ static void ce_backward(tg_node *n) {
     const class_saved *sv = n->saved;
     const int rows = x->shape[0], c = x->shape[1];
     const double ls = n->farg[0], off = ls / c, on = 1 - ls + off;
-    const int nth = (int64_t)rows * c >= TG_PAR_MIN ? tg__threads() : 1;
+    const int nth = nthreads((int64_t)rows * c);
     TG_PARALLEL_FOR(
         nth, for (int i = 0; i < rows; i++) {
             const double s = row_scale(n, i), lse = sv->lse[i];
@@ -271,7 +285,7 @@ TG_API tg_tensor *tg_cross_entropy_loss(tg_graph *g, tg_tensor *logits, const in
     double *li = tg__alloc(g, (size_t)rows * sizeof *li);
     if (!sv->lse || !li) return NULL;
     const double ls = label_smoothing;
-    const int nth = (int64_t)rows * c >= TG_PAR_MIN ? tg__threads() : 1;
+    const int nth = nthreads((int64_t)rows * c);
     TG_PARALLEL_FOR(
         nth, for (int i = 0; i < rows; i++) {
             const tg_real *xi = logits->data + (int64_t)i * c;

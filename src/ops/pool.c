@@ -19,6 +19,7 @@ typedef struct pool_dims {
     int H, W, OH, OW, KH, KW, sh, sw, ph, pw;
 } pool_dims;
 
+/* The dimensions of pooling x into y with the geometry a[6]. */
 static pool_dims dims_of(const tg_tensor *x, const tg_tensor *y, const int *a) {
     return (pool_dims){(int64_t)x->shape[0] * x->shape[1],
                        x->shape[2],
@@ -33,9 +34,9 @@ static pool_dims dims_of(const tg_tensor *x, const tg_tensor *y, const int *a) {
                        a[P_PW]};
 }
 
-/* Threads for a loop over the planes. */
-static int plane_threads(const pool_dims *d, int64_t per_plane) {
-    return d->planes > 1 && d->planes * per_plane >= TG_PAR_MIN ? tg__threads() : 1;
+/* Threads for a loop over planes, per_plane elements of work each. */
+static int plane_threads(int64_t planes, int64_t per_plane) {
+    return planes > 1 && planes * per_plane >= TG_PAR_MIN ? tg__threads() : 1;
 }
 
 /* The window of output (oh, ow) clipped to the input: rows [*h0, *h1), columns [*w0, *w1). */
@@ -97,6 +98,28 @@ static bool pool_setup(tg_graph *g, const char *op, const tg_tensor *x, const tg
     return true;
 }
 
+/* What max_pool2d and avg_pool2d start with: the checks, the geometry a[6] (kept in the
+ * node) and its dimensions *d, and the output; NULL after recording an error. */
+static tg_tensor *pool_begin(tg_graph *g, const char *op, tg_tensor *x, const tg_pool_opts *o,
+                             int *a, pool_dims *d) {
+    int ys[4];
+    if (!TG_BEGIN(g, op, x) || !pool_setup(g, op, x, o, a, ys)) return NULL;
+    tg_tensor *y = tg__tensor_make(g, op, 4, ys);
+    if (y) *d = dims_of(x, y, a);
+    return y;
+}
+
+/* Records y = op(x) with the geometry a[6] and saved data for backward (may be NULL). */
+static tg_tensor *pool_record(tg_graph *g, const tg_op *op, tg_tensor *x, tg_tensor *y,
+                              const int *a, void *saved) {
+    tg_node *nd = tg__record(g, op, y, 1, &x);
+    if (nd) {
+        memcpy(nd->iarg, a, 6 * sizeof *a);
+        nd->saved = saved;
+    }
+    return tg__failed(g) ? NULL : y;
+}
+
 /* ---- max_pool2d: y = max over the window; dx[argmax] += dy ------------------------- */
 
 /* Which element of a window is the maximum is a coin toss on real data: tell the
@@ -133,6 +156,38 @@ static void max2x2_plane(const tg_real *restrict xp, int W, int OH, int OW, tg_r
         }
     }
 }
+
+/* The maximum of window (oh, ow) of plane xp, and in *at its index in the plane: the
+ * first maximum in row-major order; a NaN wins (the last one), as in PyTorch. Two
+ * sweeps: the maximum (v > best ? v : best is a max instruction, no branch to
+ * mispredict) and NaNs, then the first element equal to the maximum. */
+static inline tg_real max_window(const tg_real *restrict xp, const pool_dims *d, int oh, int ow,
+                                 int32_t *at) {
+    int h0, h1, w0, w1;
+    window(d, oh, ow, &h0, &h1, &w0, &w1);
+    tg_real best = -INFINITY;
+    int32_t nan_at = -1;
+    for (int ih = h0; ih < h1; ih++)
+        for (int iw = w0; iw < w1; iw++) {
+            const tg_real v = xp[ih * d->W + iw];
+            best = v > best ? v : best;
+            if (isnan(v)) nan_at = ih * d->W + iw;
+        }
+    if (nan_at >= 0) {
+        *at = nan_at;
+        return xp[nan_at];
+    }
+    for (int ih = h0; ih < h1; ih++)
+        for (int iw = w0; iw < w1; iw++)
+            if (xp[ih * d->W + iw] == best) {
+                *at = ih * d->W + iw;
+                return best;
+            }
+    *at = h0 * d->W + w0; /* unreachable: the window is never empty */
+    return best;
+}
+
+/* dx[argmax] += dy, plane by plane */
 static void max_pool_backward(tg_node *n) {
     tg_tensor *x = n->in[0], *y = n->out;
     tg_real *dx = tg__grad_buf(x);
@@ -141,7 +196,7 @@ static void max_pool_backward(tg_node *n) {
     const int32_t *idx = n->saved;
     const tg_real *dy = y->grad;
     const int64_t in = (int64_t)d.H * d.W, out = (int64_t)d.OH * d.OW;
-    const int nth = plane_threads(&d, out);
+    const int nth = plane_threads(d.planes, out);
     (void)nth;
 #pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
     for (int64_t pl = 0; pl < d.planes; pl++) {
@@ -154,12 +209,10 @@ static void max_pool_backward(tg_node *n) {
 const tg_op tg__op_max_pool2d = {"max_pool2d", max_pool_backward};
 
 TG_API tg_tensor *tg_max_pool2d(tg_graph *g, tg_tensor *x, const tg_pool_opts *o) {
-    if (!TG_BEGIN(g, "max_pool2d", x)) return NULL;
-    int a[6], ys[4];
-    if (!pool_setup(g, "max_pool2d", x, o, a, ys)) return NULL;
-    tg_tensor *y = tg__tensor_make(g, "max_pool2d", 4, ys);
+    int a[6];
+    pool_dims d;
+    tg_tensor *y = pool_begin(g, "max_pool2d", x, o, a, &d);
     if (!y) return NULL;
-    const pool_dims d = dims_of(x, y, a);
     const int64_t in = (int64_t)d.H * d.W, out = (int64_t)d.OH * d.OW;
     /* the argmax of every output (its index in the plane), kept for backward */
     int32_t *idx = NULL;
@@ -167,57 +220,26 @@ TG_API tg_tensor *tg_max_pool2d(tg_graph *g, tg_tensor *x, const tg_pool_opts *o
         idx = tg__alloc(g, (size_t)y->numel * sizeof *idx);
         if (!idx) return NULL;
     }
-    const int nth = plane_threads(&d, out * d.KH * d.KW);
+    const bool k2s2 = d.KH == 2 && d.KW == 2 && d.sh == 2 && d.sw == 2 && d.ph == 0 && d.pw == 0;
+    const int nth = plane_threads(d.planes, out * d.KH * d.KW);
     (void)nth;
 #pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
     for (int64_t pl = 0; pl < d.planes; pl++) {
         const tg_real *xp = x->data + pl * in;
         tg_real *yp = y->data + pl * out;
         int32_t *ip = idx ? idx + pl * out : NULL;
-        if (d.KH == 2 && d.KW == 2 && d.sh == 2 && d.sw == 2 && d.ph == 0 && d.pw == 0) {
+        if (k2s2) {
             max2x2_plane(xp, d.W, d.OH, d.OW, yp, ip);
             continue;
         }
-        for (int oh = 0; oh < d.OH; oh++) {
+        for (int oh = 0; oh < d.OH; oh++)
             for (int ow = 0; ow < d.OW; ow++) {
-                int h0, h1, w0, w1;
-                window(&d, oh, ow, &h0, &h1, &w0, &w1);
-                /* the first maximum in row-major order; a NaN wins (the last one), as
-                 * in PyTorch. Two sweeps: the maximum (v > best ? v : best is a max
-                 * instruction, no branch to mispredict) and NaNs, then the first
-                 * element equal to the maximum. */
-                tg_real best = -INFINITY;
-                int32_t at = h0 * d.W + w0, nan_at = -1;
-                for (int ih = h0; ih < h1; ih++)
-                    for (int iw = w0; iw < w1; iw++) {
-                        const tg_real v = xp[ih * d.W + iw];
-                        best = v > best ? v : best;
-                        if (isnan(v)) nan_at = ih * d.W + iw;
-                    }
-                if (nan_at >= 0) {
-                    best = xp[nan_at];
-                    at = nan_at;
-                } else {
-                    bool found = false;
-                    for (int ih = h0; ih < h1 && !found; ih++)
-                        for (int iw = w0; iw < w1; iw++)
-                            if (xp[ih * d.W + iw] == best) {
-                                at = ih * d.W + iw;
-                                found = true;
-                                break;
-                            }
-                }
-                yp[oh * d.OW + ow] = best;
+                int32_t at;
+                yp[oh * d.OW + ow] = max_window(xp, &d, oh, ow, &at);
                 if (ip) ip[oh * d.OW + ow] = at;
             }
-        }
     }
-    tg_node *nd = tg__record(g, &tg__op_max_pool2d, y, 1, &x);
-    if (nd) {
-        memcpy(nd->iarg, a, sizeof a);
-        nd->saved = idx;
-    }
-    return tg__failed(g) ? NULL : y;
+    return pool_record(g, &tg__op_max_pool2d, x, y, a, idx);
 }
 
 /* ---- avg_pool2d: y = sum over the window / (KH KW); dx[window] += dy / (KH KW) ------
@@ -231,7 +253,7 @@ static void avg_pool_backward(tg_node *n) {
     const tg_real *dy = y->grad;
     const int64_t in = (int64_t)d.H * d.W, out = (int64_t)d.OH * d.OW;
     const tg_real inv = (tg_real)(1.0 / ((double)d.KH * d.KW));
-    const int nth = plane_threads(&d, out * d.KH * d.KW);
+    const int nth = plane_threads(d.planes, out * d.KH * d.KW);
     (void)nth;
 #pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
     for (int64_t pl = 0; pl < d.planes; pl++) {
@@ -250,15 +272,13 @@ static void avg_pool_backward(tg_node *n) {
 const tg_op tg__op_avg_pool2d = {"avg_pool2d", avg_pool_backward};
 
 TG_API tg_tensor *tg_avg_pool2d(tg_graph *g, tg_tensor *x, const tg_pool_opts *o) {
-    if (!TG_BEGIN(g, "avg_pool2d", x)) return NULL;
-    int a[6], ys[4];
-    if (!pool_setup(g, "avg_pool2d", x, o, a, ys)) return NULL;
-    tg_tensor *y = tg__tensor_make(g, "avg_pool2d", 4, ys);
+    int a[6];
+    pool_dims d;
+    tg_tensor *y = pool_begin(g, "avg_pool2d", x, o, a, &d);
     if (!y) return NULL;
-    const pool_dims d = dims_of(x, y, a);
     const int64_t in = (int64_t)d.H * d.W, out = (int64_t)d.OH * d.OW;
     const double div = (double)d.KH * d.KW;
-    const int nth = plane_threads(&d, out * d.KH * d.KW);
+    const int nth = plane_threads(d.planes, out * d.KH * d.KW);
     (void)nth;
 #pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
     for (int64_t pl = 0; pl < d.planes; pl++) {
@@ -274,9 +294,7 @@ TG_API tg_tensor *tg_avg_pool2d(tg_graph *g, tg_tensor *x, const tg_pool_opts *o
                 yp[oh * d.OW + ow] = (tg_real)(s / div);
             }
     }
-    tg_node *nd = tg__record(g, &tg__op_avg_pool2d, y, 1, &x);
-    if (nd) memcpy(nd->iarg, a, sizeof a);
-    return tg__failed(g) ? NULL : y;
+    return pool_record(g, &tg__op_avg_pool2d, x, y, a, NULL);
 }
 
 /* ---- global_avg_pool2d: y[n,c] = mean of x[n,c,:,:]; dx[n,c,:,:] += dy[n,c] / (H W) -- */
@@ -287,7 +305,7 @@ static void global_avg_pool_backward(tg_node *n) {
     const int64_t planes = y->numel, in = (int64_t)x->shape[2] * x->shape[3];
     const tg_real inv = (tg_real)(1.0 / (double)in);
     const tg_real *dy = y->grad;
-    const int nth = planes > 1 && planes * in >= TG_PAR_MIN ? tg__threads() : 1;
+    const int nth = plane_threads(planes, in);
     (void)nth;
 #pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
     for (int64_t pl = 0; pl < planes; pl++) {
@@ -315,7 +333,7 @@ TG_API tg_tensor *tg_global_avg_pool2d(tg_graph *g, tg_tensor *x) {
     tg_tensor *y = tg__tensor_make(g, "global_avg_pool2d", 2, x->shape);
     if (!y) return NULL;
     const int64_t planes = y->numel;
-    const int nth = planes > 1 && planes * in >= TG_PAR_MIN ? tg__threads() : 1;
+    const int nth = plane_threads(planes, in);
     (void)nth;
 #pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
     for (int64_t pl = 0; pl < planes; pl++) {

@@ -502,24 +502,26 @@ static tg_tensor *reduce(tg_graph *g, const tg_op *op, rkind k, tg_tensor *a, in
     return tg__failed(g) ? NULL : y;
 }
 
-/* ---- sum: y = sum_k x_k; dx_k += dy ------------------------------------------------ */
-static void sum_backward(tg_node *n) {
+/* The backward of sum, mean and var: dx_k += dy * num, divided by N - sub when per_n,
+ * times (x_k - mu) for var (the means its forward saved). */
+static void spread_backward(tg_node *n, double num, int sub, bool per_n) {
     tg_tensor *x = n->in[0];
     tg_real *dx = tg__grad_buf(x);
-    if (dx) spread(n->out->grad, dx, view_of(x, n->iarg[0]), 1, NULL, NULL);
+    if (!dx) return;
+    const view v = view_of(x, n->iarg[0]);
+    const double s = per_n ? num / (double)(v.n - sub) : num;
+    spread(n->out->grad, dx, v, s, n->saved ? x->data : NULL, n->saved);
 }
+
+/* ---- sum: y = sum_k x_k; dx_k += dy ------------------------------------------------ */
+static void sum_backward(tg_node *n) { spread_backward(n, 1, 0, false); }
 const tg_op tg__op_sum = {"sum", sum_backward};
 TG_API tg_tensor *tg_sum(tg_graph *g, tg_tensor *a, int axis, bool keepdim) {
     return reduce(g, &tg__op_sum, R_SUM, a, axis, keepdim, 0);
 }
 
 /* ---- mean: y = sum_k x_k / N; dx_k += dy / N --------------------------------------- */
-static void mean_backward(tg_node *n) {
-    tg_tensor *x = n->in[0];
-    tg_real *dx = tg__grad_buf(x);
-    const view v = view_of(x, n->iarg[0]);
-    if (dx && v.n > 0) spread(n->out->grad, dx, v, 1.0 / (double)v.n, NULL, NULL);
-}
+static void mean_backward(tg_node *n) { spread_backward(n, 1, 0, true); }
 const tg_op tg__op_mean = {"mean", mean_backward};
 TG_API tg_tensor *tg_mean(tg_graph *g, tg_tensor *a, int axis, bool keepdim) {
     return reduce(g, &tg__op_mean, R_MEAN, a, axis, keepdim, 0);
@@ -539,12 +541,7 @@ TG_API tg_tensor *tg_min(tg_graph *g, tg_tensor *a, int axis, bool keepdim) {
 
 /* ---- var: y = sum_k (x_k - mu)^2 / (N - c); dx_k += dy * 2 (x_k - mu) / (N - c) -----
  * (mu's own dependence on x drops out: sum_k (x_k - mu) = 0.) */
-static void var_backward(tg_node *n) {
-    tg_tensor *x = n->in[0];
-    tg_real *dx = tg__grad_buf(x);
-    const view v = view_of(x, n->iarg[0]);
-    if (dx) spread(n->out->grad, dx, v, 2.0 / (double)(v.n - n->iarg[2]), x->data, n->saved);
-}
+static void var_backward(tg_node *n) { spread_backward(n, 2, n->iarg[2], true); }
 const tg_op tg__op_var = {"var", var_backward};
 TG_API tg_tensor *tg_var(tg_graph *g, tg_tensor *a, int axis, bool keepdim, int correction) {
     return reduce(g, &tg__op_var, R_VAR, a, axis, keepdim, correction);

@@ -20,11 +20,22 @@ typedef struct view {
 /* Threads for a loop over work elements: several only when it is large. */
 static int nthreads(int64_t work) { return work >= TG_PAR_MIN ? tg__threads() : 1; }
 
+/* The view of x around axis ax. */
 static view view_of(const tg_tensor *x, int ax) {
     view v = {1, x->shape[ax], 1};
     for (int i = 0; i < ax; i++) v.outer *= x->shape[i];
     for (int i = ax + 1; i < x->ndim; i++) v.inner *= x->shape[i];
     return v;
+}
+
+/* Tasks of the column layout (inner > 1): blocks of COLS adjacent slices per outer. */
+static int64_t col_blocks(view v) { return (v.inner + COLS - 1) / COLS; }
+
+/* Block t of nb per outer: its first element's offset in *off, and its slices (<= COLS). */
+static int col_block(view v, int64_t nb, int64_t t, int64_t *off) {
+    const int64_t o = t / nb, j0 = (t % nb) * COLS;
+    *off = o * v.n * v.inner + j0;
+    return v.inner - j0 < COLS ? (int)(v.inner - j0) : COLS;
 }
 
 /* ---- forward ------------------------------------------------------------------------ */
@@ -83,6 +94,7 @@ static void cols_fwd(const tg_real *restrict x, tg_real *restrict y, int64_t n, 
     }
 }
 
+/* y = softmax (log_softmax when lg) of every slice of x. */
 static void forward(const tg_real *x, tg_real *y, view v, bool lg) {
     if (v.n == 0) return;
     const int nth = nthreads(v.outer * v.n * v.inner);
@@ -91,12 +103,11 @@ static void forward(const tg_real *x, tg_real *y, view v, bool lg) {
                                  row_fwd(x + o * v.n, y + o * v.n, v.n, lg););
         return;
     }
-    const int64_t nb = (v.inner + COLS - 1) / COLS;
+    const int64_t nb = col_blocks(v);
     TG_PARALLEL_FOR(
         nth, for (int64_t t = 0; t < v.outer * nb; t++) {
-            const int64_t o = t / nb, j0 = (t % nb) * COLS;
-            const int m = v.inner - j0 < COLS ? (int)(v.inner - j0) : COLS;
-            const int64_t off = o * v.n * v.inner + j0;
+            int64_t off;
+            const int m = col_block(v, nb, t, &off);
             cols_fwd(x + off, y + off, v.n, v.inner, m, lg);
         });
 }
@@ -105,6 +116,7 @@ static void forward(const tg_real *x, tg_real *y, view v, bool lg) {
  * softmax:     dx += y (dy - sum_k dy_k y_k)
  * log_softmax: dx += dy - e^y sum_k dy_k */
 
+/* One contiguous row of n: dx += the rule above, from y and dy. */
 static void row_bwd(const tg_real *restrict y, const tg_real *restrict dy, tg_real *restrict dx,
                     int64_t n, bool lg) {
     double s = 0;
@@ -119,6 +131,7 @@ static void row_bwd(const tg_real *restrict y, const tg_real *restrict dy, tg_re
     }
 }
 
+/* m <= COLS adjacent slices with stride inner: the same rule. */
 static void cols_bwd(const tg_real *restrict y, const tg_real *restrict dy, tg_real *restrict dx,
                      int64_t n, int64_t inner, int m, bool lg) {
     double s[COLS] = {0};
@@ -141,6 +154,7 @@ static void cols_bwd(const tg_real *restrict y, const tg_real *restrict dy, tg_r
     }
 }
 
+/* The backward of either op: dx += over every slice, from the saved output y. */
 static void backward(tg_node *nd, bool lg) {
     tg_tensor *x = nd->in[0], *y = nd->out;
     tg_real *dx = tg__grad_buf(x);
@@ -154,18 +168,18 @@ static void backward(tg_node *nd, bool lg) {
                                  row_bwd(yd + o * v.n, dy + o * v.n, dx + o * v.n, v.n, lg););
         return;
     }
-    const int64_t nb = (v.inner + COLS - 1) / COLS;
+    const int64_t nb = col_blocks(v);
     TG_PARALLEL_FOR(
         nth, for (int64_t t = 0; t < v.outer * nb; t++) {
-            const int64_t o = t / nb, j0 = (t % nb) * COLS;
-            const int m = v.inner - j0 < COLS ? (int)(v.inner - j0) : COLS;
-            const int64_t off = o * v.n * v.inner + j0;
+            int64_t off;
+            const int m = col_block(v, nb, t, &off);
             cols_bwd(yd + off, dy + off, dx + off, v.n, v.inner, m, lg);
         });
 }
 
 /* ---- the ops ------------------------------------------------------------------------ */
 
+/* Either op: checks the axis, computes y and records the node (iarg[0]: the axis). */
 static tg_tensor *softmax_op(tg_graph *g, const tg_op *op, tg_tensor *a, int axis, bool lg) {
     if (!TG_BEGIN(g, op->name, a)) return NULL;
     const int ax = tg__axis(axis, a->ndim);

@@ -94,9 +94,17 @@ static bool check_nonneg(const char *fn, const char *what, double v) {
     tg__set_error(TG_ERR_ARG, "%s: %s must be finite and >= 0, got %g", fn, what, v);
     return false;
 }
+/* False (and the error set) unless v is in [0, 1). */
 static bool check_beta(const char *fn, const char *what, double v) {
     if (v >= 0 && v < 1) return true;
     tg__set_error(TG_ERR_ARG, "%s: %s must be in [0, 1), got %g", fn, what, v);
+    return false;
+}
+
+/* False (and the error set) if the store p or the options o is NULL. */
+static bool have_args(const char *fn, const tg_params *p, const void *o) {
+    if (p && o) return true;
+    tg__set_error(TG_ERR_NULL, "%s: %s is NULL", fn, p ? "options" : "store");
     return false;
 }
 
@@ -137,10 +145,7 @@ oom:
 TG_API tg_optim *tg_sgd_new(tg_params *p, const tg_sgd_opts *o) {
     static const char *const names[] = {"momentum_buffer"};
     const char *fn = "tg_sgd_new";
-    if (!p || !o) {
-        tg__set_error(TG_ERR_NULL, "%s: %s is NULL", fn, p ? "options" : "store");
-        return NULL;
-    }
+    if (!have_args(fn, p, o)) return NULL;
     if (!check_nonneg(fn, "lr", o->lr) || !check_nonneg(fn, "momentum", o->momentum) ||
         !check_nonneg(fn, "weight_decay", o->weight_decay))
         return NULL;
@@ -162,10 +167,7 @@ TG_API tg_optim *tg_sgd_new(tg_params *p, const tg_sgd_opts *o) {
 
 static tg_optim *adam_new(const char *fn, int kind, tg_params *p, const tg_adam_opts *o) {
     static const char *const names[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
-    if (!p || !o) {
-        tg__set_error(TG_ERR_NULL, "%s: %s is NULL", fn, p ? "options" : "store");
-        return NULL;
-    }
+    if (!have_args(fn, p, o)) return NULL;
     if (!check_nonneg(fn, "lr", o->lr) || !check_nonneg(fn, "eps", o->eps) ||
         !check_beta(fn, "beta1", o->beta1) || !check_beta(fn, "beta2", o->beta2) ||
         !check_nonneg(fn, "weight_decay", o->weight_decay))
@@ -183,10 +185,7 @@ TG_API tg_optim *tg_adamw_new(tg_params *p, const tg_adam_opts *o) {
 
 TG_API tg_optim *tg_rmsprop_new(tg_params *p, const tg_rmsprop_opts *o) {
     const char *fn = "tg_rmsprop_new";
-    if (!p || !o) {
-        tg__set_error(TG_ERR_NULL, "%s: %s is NULL", fn, p ? "options" : "store");
-        return NULL;
-    }
+    if (!have_args(fn, p, o)) return NULL;
     if (!check_nonneg(fn, "lr", o->lr) || !check_nonneg(fn, "eps", o->eps) ||
         !check_nonneg(fn, "momentum", o->momentum) ||
         !check_nonneg(fn, "weight_decay", o->weight_decay) || !check_nonneg(fn, "alpha", o->alpha))
@@ -204,10 +203,7 @@ TG_API tg_optim *tg_rmsprop_new(tg_params *p, const tg_rmsprop_opts *o) {
 TG_API tg_optim *tg_adagrad_new(tg_params *p, const tg_adagrad_opts *o) {
     static const char *const names[] = {"sum"};
     const char *fn = "tg_adagrad_new";
-    if (!p || !o) {
-        tg__set_error(TG_ERR_NULL, "%s: %s is NULL", fn, p ? "options" : "store");
-        return NULL;
-    }
+    if (!have_args(fn, p, o)) return NULL;
     if (!check_nonneg(fn, "lr", o->lr) || !check_nonneg(fn, "lr_decay", o->lr_decay) ||
         !check_nonneg(fn, "weight_decay", o->weight_decay) ||
         !check_nonneg(fn, "initial_accumulator_value", o->initial_accumulator_value) ||
@@ -223,7 +219,8 @@ TG_API tg_optim *tg_adagrad_new(tg_params *p, const tg_adagrad_opts *o) {
     for (int i = 0; i < s->count; i++) {
         tg_tensor *t = tg_params_at(p, i);
         tg_real *sum = s->buf[0] + (tg_data(t) - values);
-        for (int64_t k = 0; k < tg_numel(t); k++) sum[k] = init;
+        const int64_t n = tg_numel(t);
+        for (int64_t k = 0; k < n; k++) sum[k] = init;
     }
     return s;
 }
