@@ -10,38 +10,12 @@
 
 #include <tapegrad.h>
 
+#include "tg_layer_fixture.h"
 #include "tg_test.h"
-
-static tg_graph *g;
-static tg_params *p;
-
-static void setup(void) {
-    g = tg_graph_new();
-    p = tg_params_new();
-    tg_seed(g, 11);
-    tg_params_seed(p, 3);
-}
-
-static void teardown(void) {
-    tg_graph_free(g);
-    tg_params_free(p);
-}
-
-static tg_tensor *randn(int ndim, const int *shape) { return tg_randn(g, ndim, shape, 0, 1); }
-
-static double max_abs(tg_tensor *t) {
-    double m = 0;
-    for (int64_t i = 0; i < tg_numel(t); i++)
-        if (fabs(tg_data(t)[i]) > m) m = fabs(tg_data(t)[i]);
-    return m;
-}
 
 /* The largest |a - b| over two tensors of one shape (checked). */
 static double max_diff(tg_tensor *a, tg_tensor *b) {
-    ck_assert_ptr_nonnull(a);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_int_eq(tg_ndim(a), tg_ndim(b));
-    for (int i = 0; i < tg_ndim(a); i++) ck_assert_int_eq(tg_shape(a)[i], tg_shape(b)[i]);
+    expect_same_shape(a, b);
     double m = 0;
     for (int64_t i = 0; i < tg_numel(a); i++) {
         double d = fabs((double)tg_data(a)[i] - (double)tg_data(b)[i]);
@@ -56,12 +30,6 @@ static bool all_equal(tg_tensor *t, double v) {
     return true;
 }
 
-static void assert_shape(tg_tensor *t, int ndim, const int *shape) {
-    ck_assert_ptr_nonnull(t);
-    ck_assert_int_eq(tg_ndim(t), ndim);
-    for (int i = 0; i < ndim; i++) ck_assert_int_eq(tg_shape(t)[i], shape[i]);
-}
-
 static const double TOL = TG_PRECISION_DOUBLE ? 1e-10 : 1e-4;
 
 /* ---- conv2d ------------------------------------------------------------------------------- */
@@ -72,8 +40,8 @@ START_TEST(conv2d_shapes_names_and_torch_init) {
     ck_assert_int_eq(tg_params_count(p), 2);
     ck_assert_ptr_eq(l.weight, tg_params_get(p, "conv.weight"));
     ck_assert_ptr_eq(l.bias, tg_params_get(p, "conv.bias"));
-    assert_shape(l.weight, 4, (int[]){8, 6, 3, 5});
-    assert_shape(l.bias, 1, (int[]){8});
+    expect_shape(l.weight, 4, (int[]){8, 6, 3, 5});
+    expect_shape(l.bias, 1, (int[]){8});
     ck_assert_int_eq(tg_params_numel(p), 8 * 6 * 3 * 5 + 8);
     ck_assert(tg_requires_grad(l.weight) && tg_requires_grad(l.bias));
     /* kaiming_uniform(a = sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = 6*3*5 */
@@ -87,7 +55,7 @@ START_TEST(conv2d_shapes_names_and_torch_init) {
     tg_conv2d_layer gl;
     const tg_conv2d_layer_opts go = {.conv = {.groups = 2, .stride = {2, 2}}, .no_bias = true};
     ck_assert_int_eq(tg_conv2d_layer_init(&gl, p, "grouped", 4, 6, 3, 3, &go), TG_OK);
-    assert_shape(gl.weight, 4, (int[]){6, 2, 3, 3});
+    expect_shape(gl.weight, 4, (int[]){6, 2, 3, 3});
     ck_assert_ptr_null(gl.bias);
     ck_assert_ptr_null(tg_params_get(p, "grouped.bias"));
     ck_assert_int_eq(tg_params_count(p), 3);
@@ -102,7 +70,7 @@ START_TEST(conv2d_forward_is_the_op) {
     ck_assert_int_eq(tg_conv2d_layer_init(&l, p, "c", 3, 4, 3, 2, &o), TG_OK);
     tg_tensor *x = randn(4, (int[]){2, 3, 6, 7});
     tg_tensor *y = tg_conv2d_layer_forward(g, &l, x);
-    assert_shape(y, 4, (int[]){2, 4, 6, 3}); /* (6+2-3)/1+1, (7-2)/2+1 */
+    expect_shape(y, 4, (int[]){2, 4, 6, 3}); /* (6+2-3)/1+1, (7-2)/2+1 */
     ck_assert_double_eq(max_diff(y, tg_conv2d(g, x, l.weight, l.bias, &o.conv)), 0);
 }
 END_TEST
@@ -329,8 +297,8 @@ START_TEST(batch_norm_modes_and_errors) {
     ck_assert_int_eq(tg_batch_norm_layer_init(&l, p, "bn1", 2, NULL), TG_OK);
 
     /* [N, C] and [N, C, L] work; a wrong channel count names the layer */
-    assert_shape(tg_batch_norm_layer_forward(g, &l, randn(2, (int[]){4, 2})), 2, (int[]){4, 2});
-    assert_shape(tg_batch_norm_layer_forward(g, &l, randn(3, (int[]){4, 2, 3})), 3,
+    expect_shape(tg_batch_norm_layer_forward(g, &l, randn(2, (int[]){4, 2})), 2, (int[]){4, 2});
+    expect_shape(tg_batch_norm_layer_forward(g, &l, randn(3, (int[]){4, 2, 3})), 3,
                  (int[]){4, 2, 3});
     ck_assert_ptr_null(tg_batch_norm_layer_forward(g, &l, randn(3, (int[]){4, 3, 3})));
     ck_assert_ptr_nonnull(strstr(tg_graph_error(g), "batch norm layer 'bn1'"));
@@ -357,8 +325,8 @@ START_TEST(layer_norm_layer) {
     tg_layer_norm_layer l;
     ck_assert_int_eq(tg_layer_norm_layer_init(&l, p, "ln", 2, (int[]){3, 4}, NULL), TG_OK);
     ck_assert_int_eq(tg_params_count(p), 2);
-    assert_shape(tg_params_get(p, "ln.weight"), 2, (int[]){3, 4});
-    assert_shape(l.bias, 2, (int[]){3, 4});
+    expect_shape(tg_params_get(p, "ln.weight"), 2, (int[]){3, 4});
+    expect_shape(l.bias, 2, (int[]){3, 4});
     ck_assert(all_equal(l.weight, 1) && all_equal(l.bias, 0));
     ck_assert_double_eq(l.eps, 1e-5);
     tg_init_tensor(l.weight, TG_INIT_UNIFORM, 0.5, 1.5, tg_params_rng(p));
@@ -374,7 +342,7 @@ START_TEST(layer_norm_layer) {
     ck_assert_int_eq(tg_layer_norm_layer_init(&n, p, "plain", 1, (int[]){4}, &o), TG_OK);
     ck_assert_int_eq(tg_params_count(p), 2);
     ck_assert_ptr_null(n.weight);
-    assert_shape(tg_layer_norm_layer_forward(g, &n, x), 3, (int[]){2, 3, 4});
+    expect_shape(tg_layer_norm_layer_forward(g, &n, x), 3, (int[]){2, 3, 4});
 
     ck_assert_int_eq(tg_layer_norm_layer_init(&n, p, "x", 0, (int[]){4}, NULL), TG_ERR_ARG);
     ck_assert_int_eq(tg_layer_norm_layer_init(&n, p, "x", 1, (int[]){0}, NULL), TG_ERR_ARG);
@@ -390,7 +358,7 @@ START_TEST(embedding_layer_lookup) {
     tg_embedding_layer l;
     ck_assert_int_eq(tg_embedding_layer_init(&l, p, "emb", 50, 40), TG_OK);
     ck_assert_ptr_eq(l.weight, tg_params_get(p, "emb.weight"));
-    assert_shape(l.weight, 2, (int[]){50, 40});
+    expect_shape(l.weight, 2, (int[]){50, 40});
     /* N(0, 1): 2000 draws */
     double s = 0, s2 = 0;
     for (int64_t i = 0; i < tg_numel(l.weight); i++) {
@@ -404,7 +372,7 @@ START_TEST(embedding_layer_lookup) {
 
     const int32_t idx[6] = {3, 0, 49, 3, 7, 1};
     tg_tensor *y = tg_embedding_layer_forward(g, &l, idx, 2, (int[]){2, 3});
-    assert_shape(y, 3, (int[]){2, 3, 40});
+    expect_shape(y, 3, (int[]){2, 3, 40});
     for (int i = 0; i < 6; i++)
         ck_assert(memcmp(tg_data(y) + i * 40, tg_data(l.weight) + idx[i] * 40,
                          40 * sizeof(tg_real)) == 0);
@@ -433,12 +401,12 @@ START_TEST(pool_layers_are_the_ops) {
                                 {.kernel = {3, 3}, .stride = {1, 1}, .padding = {1, 1}}};
     const tg_pool2d_layer gap = {.kind = TG_POOL_GLOBAL_AVG};
     tg_tensor *y = tg_pool2d_layer_forward(g, &mx, x);
-    assert_shape(y, 4, (int[]){2, 3, 3, 3});
+    expect_shape(y, 4, (int[]){2, 3, 3, 3});
     ck_assert_double_eq(max_diff(y, tg_max_pool2d(g, x, &mx.opts)), 0);
     ck_assert_double_eq(max_diff(tg_pool2d_layer_forward(g, &av, x), tg_avg_pool2d(g, x, &av.opts)),
                         0);
     y = tg_pool2d_layer_forward(g, &gap, x);
-    assert_shape(y, 2, (int[]){2, 3});
+    expect_shape(y, 2, (int[]){2, 3});
     ck_assert_double_eq(max_diff(y, tg_global_avg_pool2d(g, x)), 0);
     ck_assert_ptr_null(tg_pool2d_layer_forward(g, &(tg_pool2d_layer){.kind = TG_POOL_COUNT}, x));
     ck_assert_int_eq(tg_graph_status(g), TG_ERR_ARG);
@@ -493,7 +461,7 @@ START_TEST(sequential_entries) {
     ck_assert_str_eq(tg_sequential_name(s, 5), "layer norm [36] (ln)");
     tg_tensor *x = randn(4, (int[]){3, 1, 6, 6});
     tg_tensor *y = tg_sequential_forward(g, s, x);
-    assert_shape(y, 2, (int[]){3, 3});
+    expect_shape(y, 2, (int[]){3, 3});
     /* the same by hand (batch norm in training mode moves its statistics: compare in
      * evaluation mode, where nothing moves) */
     tg_graph_set_training(g, false);

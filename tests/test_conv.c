@@ -18,6 +18,7 @@
 
 #include "kernels/im2col.h"
 
+#include "tg_rng.h"
 #include "tg_test.h"
 
 #define EPS (TG_PRECISION_DOUBLE ? DBL_EPSILON : FLT_EPSILON)
@@ -25,26 +26,6 @@
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
-static uint64_t rng_state = 1;
-static void rng_seed(uint64_t s) { rng_state = s * 0x9e3779b97f4a7c15u + 1; }
-static uint64_t rng_next(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-static int rng_int(int lo, int hi) { /* [lo, hi] */
-    return lo + (int)(rng_next() % (uint64_t)(hi - lo + 1));
-}
-static tg_real rng_real(void) { /* [-1, 1) */
-    return (tg_real)((double)(rng_next() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
-static tg_real *rand_array(int64_t n) {
-    tg_real *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
-    ck_assert_ptr_nonnull(p);
-    for (int64_t i = 0; i < n; i++) p[i] = rng_real();
-    return p;
-}
 static int64_t prod(int n, const int *s) {
     int64_t p = 1;
     for (int i = 0; i < n; i++) p *= s[i];

@@ -17,6 +17,7 @@
 
 #include "tapegrad.h"
 
+#include "tg_golden.h"
 #include "tg_test.h"
 
 /* Golden values are float64; the float build sees the same inputs (multiples of 1/1024)
@@ -30,18 +31,6 @@
 #endif
 
 /* ---- helpers ---------------------------------------------------------------------- */
-
-/* The first i with got[i] not within atol + rtol |want[i]| of want[i], or -1. NaN and
- * infinities must match exactly. */
-static int64_t first_bad(const tg_real *got, const double *want, int64_t n, double rtol,
-                         double atol) {
-    for (int64_t i = 0; i < n; i++) {
-        const double g = got[i], w = want[i];
-        if (isnan(w) ? !isnan(g) : isinf(w) ? g != w : !(fabs(g - w) <= atol + rtol * fabs(w)))
-            return i;
-    }
-    return -1;
-}
 
 static void expect_close(const char *what, const char *field, const tg_real *got,
                          const double *want, int64_t n) {
@@ -62,14 +51,6 @@ static void expect_same(const char *what, const tg_real *got, const tg_real *wan
     const int64_t k = bad < 0 ? 0 : bad;
     ck_assert_msg(bad < 0, "%s: [%lld] = %.12g, want %.12g", what, (long long)k, (double)got[k],
                   (double)want[k]);
-}
-
-/* A tensor holding doubles, converted to tg_real. */
-static tg_tensor *from_d(tg_graph *g, int ndim, const int *shape, const double *v) {
-    tg_tensor *t = tg_tensor_new(g, ndim, shape);
-    ck_assert_ptr_nonnull(t);
-    for (int64_t i = 0; i < tg_numel(t); i++) tg_data(t)[i] = (tg_real)v[i];
-    return t;
 }
 
 static tg_tensor *leaf(tg_tensor *t) {
@@ -323,14 +304,14 @@ static tg_tensor *run_loss(tg_graph *g, const golden *c, tg_tensor *x, tg_tensor
 START_TEST(golden_value_and_gradients) {
     const golden *c = &GOLDEN[_i];
     tg_graph *g = tg_graph_new();
-    tg_tensor *x = leaf(from_d(g, c->ndim, c->shape, c->in)), *t = NULL;
+    tg_tensor *x = from_d(g, c->ndim, c->shape, c->in, true), *t = NULL;
     int32_t labels[16];
     const bool classes = c->loss == L_CE || c->loss == L_NLL;
     if (classes) {
         ck_assert_int_le(c->shape[0], 16);
         for (int i = 0; i < c->shape[0]; i++) labels[i] = (int32_t)c->tgt[i];
     } else {
-        t = leaf(from_d(g, c->ndim, c->shape, c->tgt));
+        t = from_d(g, c->ndim, c->shape, c->tgt, true);
     }
     tg_tensor *y = run_loss(g, c, x, t, labels);
     ck_assert_msg(y != NULL, "%s: %s", c->name, tg_graph_error(g));

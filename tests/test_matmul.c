@@ -16,31 +16,13 @@
 
 #include "kernels/gemm.h"
 
+#include "tg_rng.h"
 #include "tg_test.h"
 
 #define EPS (TG_PRECISION_DOUBLE ? DBL_EPSILON : FLT_EPSILON)
 
 
 /* ---- helpers ----------------------------------------------------------------------- */
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-static void rng_seed(uint64_t s) { rng_state = s * 0x9e3779b97f4a7c15u + 1; }
-static uint64_t rng_next(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-static int rng_int(int n) { return (int)(rng_next() % (uint64_t)n); }
-static tg_real rng_real(void) { /* [-1, 1) */
-    return (tg_real)((double)(rng_next() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
-static tg_real *rand_array(size_t n) {
-    tg_real *p = malloc((n ? n : 1) * sizeof *p);
-    ck_assert_ptr_nonnull(p);
-    for (size_t i = 0; i < n; i++) p[i] = rng_real();
-    return p;
-}
 
 /* |got - want| <= 2 (K+4) eps * mag, mag = the sum of the absolute terms: a bound on
  * the rounding error of any summation order, with or without FMA. */
@@ -71,8 +53,8 @@ typedef void (*gemm_fn)(bool, bool, int, int, int, tg_real, const tg_real *, int
  * NaNs already in C do not leak through. */
 static void check_gemm(gemm_fn fn, const char *name, bool ta, bool tb, int M, int N, int K,
                        tg_real alpha, tg_real beta) {
-    const int lda = (ta ? M : K) + rng_int(3), ldb = (tb ? K : N) + rng_int(3);
-    const int ldc = N + rng_int(3);
+    const int lda = (ta ? M : K) + rng_int(0, 2), ldb = (tb ? K : N) + rng_int(0, 2);
+    const int ldc = N + rng_int(0, 2);
     const int arows = ta ? K : M, brows = tb ? N : K;
     tg_real *A = rand_array((size_t)arows * lda), *B = rand_array((size_t)brows * ldb);
     tg_real *C = rand_array((size_t)M * ldc), *C0 = malloc(((size_t)M * ldc + 1) * sizeof *C0);
@@ -121,8 +103,8 @@ START_TEST(gemm_edge_sizes_all_transposes) {
     const tg_real beta = (t >> 2) & 1 ? 1 : 0;
     rng_seed(100 + (uint64_t)t);
     for (int r = 0; r < 40; r++) {
-        const int M = edge_sizes[rng_int(NEDGE)], N = edge_sizes[rng_int(NEDGE)];
-        const int K = edge_sizes[rng_int(NEDGE)];
+        const int M = edge_sizes[rng_int(0, NEDGE - 1)], N = edge_sizes[rng_int(0, NEDGE - 1)];
+        const int K = edge_sizes[rng_int(0, NEDGE - 1)];
         const tg_real alpha = r % 3 == 2 ? (tg_real)-0.75 : 1;
         check_gemm(tgk_gemm_portable, "portable", ta, tb, M, N, K, alpha, beta);
         check_gemm(tgk_gemm, "tgk_gemm", ta, tb, M, N, K, alpha, beta);
@@ -165,8 +147,8 @@ START_TEST(gemm_portable_agrees_with_blas) {
     rng_seed(5);
     for (int r = 0; r < 40; r++) {
         const bool ta = r & 1, tb = r & 2;
-        const int M = edge_sizes[rng_int(NEDGE)], N = edge_sizes[rng_int(NEDGE)];
-        const int K = edge_sizes[rng_int(NEDGE)];
+        const int M = edge_sizes[rng_int(0, NEDGE - 1)], N = edge_sizes[rng_int(0, NEDGE - 1)];
+        const int K = edge_sizes[rng_int(0, NEDGE - 1)];
         const tg_real beta = r & 4 ? 1 : 0;
         tg_real *A = rand_array((size_t)M * K), *B = rand_array((size_t)K * N);
         tg_real *C1 = rand_array((size_t)M * N), *C2 = malloc((size_t)M * N * sizeof *C2);

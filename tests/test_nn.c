@@ -7,38 +7,11 @@
 
 #include <tapegrad.h>
 
+#include "tg_layer_fixture.h"
 #include "tg_test.h"
 
-/* A graph and a store seeded the same way for every test. */
-static tg_graph *g;
-static tg_params *p;
-
-static void setup(void) {
-    g = tg_graph_new();
-    p = tg_params_new();
-    tg_seed(g, 11);
-    tg_params_seed(p, 3);
-}
-
-static void teardown(void) {
-    tg_graph_free(g);
-    tg_params_free(p);
-}
-
-static tg_tensor *randn(int ndim, const int *shape) { return tg_randn(g, ndim, shape, 0, 1); }
-
-static double max_abs(tg_tensor *t) {
-    double m = 0;
-    for (int64_t i = 0; i < tg_numel(t); i++)
-        if (fabs(tg_data(t)[i]) > m) m = fabs(tg_data(t)[i]);
-    return m;
-}
-
 static void assert_same(tg_tensor *a, tg_tensor *b) {
-    ck_assert_ptr_nonnull(a);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_int_eq(tg_ndim(a), tg_ndim(b));
-    for (int i = 0; i < tg_ndim(a); i++) ck_assert_int_eq(tg_shape(a)[i], tg_shape(b)[i]);
+    expect_same_shape(a, b);
     for (int64_t i = 0; i < tg_numel(a); i++) ck_assert(tg_data(a)[i] == tg_data(b)[i]);
 }
 

@@ -20,6 +20,7 @@
 
 #include "tapegrad.h"
 
+#include "tg_golden.h"
 #include "tg_test.h"
 
 /* Golden values are float64; the float build sees the same inputs (multiples of 1/1024)
@@ -32,7 +33,6 @@
 #define ATOL 2e-5
 #endif
 
-#define N_OF(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))
 #define I_      3 /* the golden sizes: input, hidden, batch, steps */
 #define H_      4
 #define B_      2
@@ -40,40 +40,13 @@
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
-/* The first i with got[i] not within atol + rtol |want[i]| of want[i], or -1. */
-static int64_t first_bad(const tg_real *got, const double *want, int64_t n, double rtol,
-                         double atol) {
-    for (int64_t i = 0; i < n; i++)
-        if (!(fabs((double)got[i] - want[i]) <= atol + rtol * fabs(want[i]))) return i;
-    return -1;
-}
-
 static void expect_close(const char *what, const tg_real *got, const double *want, int64_t n) {
-    ck_assert_msg(got != NULL, "%s: NULL", what);
-    const int64_t i = first_bad(got, want, n, RTOL, ATOL);
-    const int64_t k = i < 0 ? 0 : i;
-    ck_assert_msg(i < 0, "%s[%lld] = %.12g, want %.12g", what, (long long)k, (double)got[k],
-                  want[k]);
-}
-
-/* A tensor holding doubles, converted to tg_real; lf: requires gradients. */
-static tg_tensor *from_d(tg_graph *g, int ndim, const int *shape, const double *v, bool lf) {
-    tg_tensor *t = tg_tensor_new(g, ndim, shape);
-    ck_assert_ptr_nonnull(t);
-    for (int64_t i = 0; i < tg_numel(t); i++) tg_data(t)[i] = (tg_real)v[i];
-    if (lf) tg_set_requires_grad(t, true);
-    return t;
+    expect_close_tol(what, got, want, n, RTOL, ATOL);
 }
 
 static void set_d(tg_tensor *t, const double *v) {
     ck_assert_ptr_nonnull(t);
     for (int64_t i = 0; i < tg_numel(t); i++) tg_data(t)[i] = (tg_real)v[i];
-}
-
-static void expect_shape(const tg_tensor *t, int ndim, const int *shape) {
-    ck_assert_ptr_nonnull(t);
-    ck_assert_int_eq(tg_ndim(t), ndim);
-    for (int i = 0; i < ndim; i++) ck_assert_int_eq(tg_shape(t)[i], shape[i]);
 }
 
 /* sum(y * up) as a 0-d tensor (up: tg_numel(y) doubles, a constant). */

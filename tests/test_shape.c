@@ -32,9 +32,7 @@ static int64_t prod(int n, const int *s) {
 }
 
 static void check_shape(const tg_tensor *t, int ndim, const int *shape) {
-    ck_assert_ptr_nonnull(t);
-    ck_assert_int_eq(tg_ndim(t), ndim);
-    for (int i = 0; i < ndim; i++) ck_assert_int_eq(tg_shape(t)[i], shape[i]);
+    expect_shape(t, ndim, shape);
     ck_assert_int_eq(tg_numel(t), prod(ndim, shape));
 }
 

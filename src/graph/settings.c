@@ -144,7 +144,8 @@ void tg__threads_adaptive_restart(void) {
 
 void tg__threads_tick(void) {
     static atomic_bool env_read = false;
-    if (!atomic_exchange(&env_read, true)) { /* TG_ADAPTIVE_THREADS=0 turns it off */
+    if (!atomic_load_explicit(&env_read, memory_order_relaxed) &&
+        !atomic_exchange(&env_read, true)) { /* TG_ADAPTIVE_THREADS=0 turns it off */
         const char *e = getenv("TG_ADAPTIVE_THREADS");
         if (e && strcmp(e, "0") == 0) atomic_store(&adaptive, false);
     }
